@@ -1,0 +1,103 @@
+"""Wires the stages once (model, store, retriever, answerer) into an LCEL chain: question -> Answer."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
+
+from .answer import Draft, ExtractiveAnswerer
+from .citations import verify
+from .embeddings import MiniLMEmbeddings
+from .ingest import IngestReport, ingest
+from .models import Answer
+from .retrieval import HybridRetriever
+from .settings import Settings
+from .store import Store
+
+
+class QuestionError(ValueError):
+    """A question that cannot be asked (empty, too long)."""
+
+
+def check_question(question: str, *, max_chars: int) -> str:
+    """The question stripped, or a one-line error naming the problem."""
+    question = (question or "").strip()
+    if not question:
+        raise QuestionError("the question is empty")
+    if len(question) > max_chars:
+        raise QuestionError(f"the question is {len(question)} characters long; the limit is {max_chars} "
+                            "(ASSISTANT_MAX_QUESTION_CHARS)")
+    return question
+
+
+def _timed(name: str, fn):
+    """A Runnable step that records its own duration in the state's timings."""
+    def step(state: dict) -> dict:
+        began = time.perf_counter()
+        out = fn(state)
+        timings = dict(state.get("timings_ms", {}), **{name: (time.perf_counter() - began) * 1000})
+        if isinstance(out, Draft):
+            out.timings_ms = timings
+            return out
+        return {**state, **out, "timings_ms": timings}
+    return RunnableLambda(step, name=name)
+
+
+def build_chain(*, retriever: HybridRetriever, answerer: Runnable, strict: bool = False) -> Runnable:
+    """question -> retrieve -> answer -> validated citations, as one LCEL Runnable."""
+    retrieve = _timed("retrieve", lambda s: {"passages": retriever.passages(s["search_query"], s.get("k"))})
+    answer = _timed("answer", lambda s: answerer.invoke(s))
+    validate = RunnableLambda(lambda d: _verify_timed(d, strict), name="citations")
+    return RunnablePassthrough() | retrieve | answer | validate
+
+
+def _verify_timed(draft: Draft, strict: bool) -> Answer:
+    """Citation validation, timed like the other steps."""
+    began = time.perf_counter()
+    answer = verify(draft, strict=strict)
+    answer.timings_ms["citations"] = (time.perf_counter() - began) * 1000
+    return answer
+
+
+@dataclass(kw_only=True)
+class Assistant:
+    """Everything expensive, built once per process and reused for every question."""
+
+    settings: Settings
+    embeddings: MiniLMEmbeddings
+    store: Store
+    retriever: HybridRetriever
+    answerer: Runnable
+    chain: Runnable
+
+    def ask(self, question: str, *, search_query: str | None = None, k: int | None = None) -> Answer:
+        """Answer one question through the chain; raises QuestionError for unusable questions."""
+        question = check_question(question, max_chars=self.settings.max_question_chars)
+        began = time.perf_counter()
+        self.ensure_corpus()
+        state = {"question": question, "search_query": search_query or question, "k": k or self.settings.top_k}
+        answer = self.chain.invoke(state)
+        answer.timings_ms["total"] = (time.perf_counter() - began) * 1000
+        return answer
+
+    def ensure_corpus(self) -> IngestReport | None:
+        """Ingest the default knowledge folder into an empty store, so a fresh install just works."""
+        if self.store.manifest.documents or not self.settings.knowledge_dir.is_dir():
+            return None
+        return ingest([self.settings.knowledge_dir], store=self.store, embeddings=self.embeddings)
+
+
+def build_assistant(settings: Settings, *, embeddings: MiniLMEmbeddings | None = None,
+                    answerer: Runnable | None = None) -> Assistant:
+    """Load the model, open the store and wire the chain."""
+    embeddings = embeddings or MiniLMEmbeddings()
+    store = Store(settings=settings)
+    retriever = HybridRetriever(store=store, embeddings=embeddings, k=settings.top_k)
+    answerer = answerer or ExtractiveAnswerer(embeddings=embeddings, idf=retriever.idf,
+                                              min_evidence=settings.min_evidence,
+                                              max_sentences=settings.max_answer_sentences)
+    chain = build_chain(retriever=retriever, answerer=answerer, strict=settings.strict)
+    return Assistant(settings=settings, embeddings=embeddings, store=store, retriever=retriever,
+                     answerer=answerer, chain=chain)

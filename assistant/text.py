@@ -1,0 +1,119 @@
+"""Text primitives shared by chunking, retrieval, answering and evaluation: normalisation, sentences, terms."""
+
+from __future__ import annotations
+
+import re
+import statistics
+import unicodedata
+
+_ABBREVIATIONS = {
+    "mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "vs", "etc", "e.g", "i.e", "u.s", "u.k", "u.n",
+    "no", "fig", "inc", "ltd", "co", "gen", "col", "gov", "sen", "rep", "jan", "feb", "mar", "apr",
+    "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "approx", "cf", "al",
+}
+_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9À-Ý])|[.!?…]+[\"'”’)\]]*(?=\s*$)")
+_WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*", re.UNICODE)
+_WHITESPACE = re.compile(r"\s+")
+
+STOPWORDS = frozenset(
+    """a about above after again against all am an and any are aren't as at be because been before being
+    below between both but by can could did do does doing down during each few for from further had has
+    have having he her here hers herself him himself his how i if in into is it its itself just me more
+    most my myself no nor not now of off on once only or other our ours ourselves out over own same she
+    should so some such than that the their theirs them themselves then there these they this those
+    through to too under until up very was we were what when where which while who whom why will with
+    would you your yours yourself yourselves s t did does what's who's how's tell explain describe say
+    says said according text essay author analysis""".split()
+)
+
+
+def normalise(text: str) -> str:
+    """Canonical form that all character spans refer to: NFC, LF newlines, no BOM."""
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    return unicodedata.normalize("NFC", text)
+
+
+def collapse(text: str) -> str:
+    """Collapse runs of whitespace, for comparing quotes across hard-wrapped lines."""
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+def paragraph_spans(text: str) -> list[tuple[int, int]]:
+    """Paragraphs as spans: blank lines separate them; in hard-wrapped text a short final line does too."""
+    lines = [(m.start(), m.end()) for m in re.finditer(r"[^\n]*", text) if m.end() > m.start()]
+    widths = [e - s for s, e in lines if text[s:e].strip()]
+    wrap = statistics.median(widths) if len(widths) >= 5 else 0
+    spans, start = [], None
+    for i, (s, e) in enumerate(lines):
+        line = text[s:e]
+        if not line.strip():
+            continue
+        start = s if start is None else start
+        nxt = lines[i + 1] if i + 1 < len(lines) else None
+        blank_after = nxt is None or not text[nxt[0]:nxt[1]].strip() or text[e:nxt[0]].count("\n") > 1
+        short_end = wrap and len(line.rstrip()) < 0.6 * wrap and line.rstrip()[-1:] in ".!?:\"”"
+        if blank_after or short_end or line.lstrip().startswith("#"):
+            spans.append((start, s + len(line.rstrip())))
+            start = None
+    return spans
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Sentence spans inside text[start:end], trimmed of surrounding whitespace, never cutting a word."""
+    end = len(text) if end is None else end
+    spans, cursor = [], start
+    for m in _SENTENCE_END.finditer(text, start, end):
+        if _is_abbreviation(text, m.start()):
+            continue
+        spans.append((cursor, m.end()))
+        cursor = m.end()
+    spans.append((cursor, end))
+    return [_trim(text, s, e) for s, e in spans if text[s:e].strip()]
+
+
+def _is_abbreviation(text: str, dot: int) -> bool:
+    """True when the full stop at `dot` closes a known abbreviation or an initial."""
+    if text[dot] != ".":
+        return False
+    word = re.search(r"([\w.]+)$", text[max(0, dot - 12):dot])
+    token = word.group(1).lower() if word else ""
+    return token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha() and text[dot - 1].isupper())
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    """Shrink a span so it starts and ends on non-space characters."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word tokens, possessives folded ("Russia's" -> "russia")."""
+    out = []
+    for w in _WORD.findall(text.lower()):
+        w = w.replace("’", "'")
+        out.append(w[:-2] if w.endswith("'s") else w)
+    return out
+
+
+def stem(word: str) -> str:
+    """A light, deterministic suffix stripper: enough to match "elections" with "election"."""
+    for suffix, keep in (("ational", 5), ("ization", 5), ("ations", 4), ("ation", 4), ("ness", 4),
+                         ("ments", 4), ("ment", 4), ("ingly", 4), ("ings", 4), ("ing", 4), ("edly", 4),
+                         ("ies", 3), ("ied", 3), ("ed", 4), ("ly", 4), ("es", 4), ("s", 3)):
+        if word.endswith(suffix) and len(word) - len(suffix) >= keep:
+            word = word[: -len(suffix)]
+            return word + "y" if suffix in ("ies", "ied") else word
+    return word
+
+
+def terms(text: str) -> list[str]:
+    """Content terms for lexical matching: words minus stop words, stemmed."""
+    return [stem(w) for w in words(text) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
+
+
+def numbers(text: str) -> set[str]:
+    """Numerals in a text; a supported sentence must not introduce new ones."""
+    return set(re.findall(r"\d[\d,.]*\d|\d", text))
