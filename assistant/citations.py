@@ -22,7 +22,8 @@ def parse(text: str) -> list[tuple[str, list[int]]]:
     for i, (start, end) in enumerate(spans):
         limit = spans[i + 1][0] if i + 1 < len(spans) else len(text)
         cited = [n for pos, ns in markers if start <= pos < limit for n in ns]
-        out.append((collapse(blanked[start:end]), list(dict.fromkeys(cited))))
+        sentence = re.sub(r"\s+([.,;:!?])", r"\1", collapse(blanked[start:end]))
+        out.append((sentence, list(dict.fromkeys(cited))))
     return [(s, c) for s, c in out if s]
 
 

@@ -1,0 +1,175 @@
+"""A thin click CLI over the Python API; every option falls back to an ASSISTANT_* environment variable."""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+import click
+
+from .settings import Settings
+
+
+def _settings(ctx: click.Context, **overrides) -> Settings:
+    """Settings from the environment, then group options, then command options."""
+    try:
+        return Settings.from_env(**ctx.obj, **overrides)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _fail(message: str, code: int = 1) -> None:
+    """One-line error on stderr and a non-zero exit."""
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="analysis-assistant")
+@click.option("--data-dir", type=click.Path(path_type=Path), help="Store location [ASSISTANT_DATA_DIR].")
+@click.option("--knowledge-dir", type=click.Path(path_type=Path), help="Default corpus [ASSISTANT_KNOWLEDGE_DIR].")
+@click.option("--collection", help="Chroma collection name [ASSISTANT_COLLECTION].")
+@click.pass_context
+def cli(ctx: click.Context, data_dir, knowledge_dir, collection) -> None:
+    """Grounded, cited answers over your documents."""
+    ctx.obj = {"data_dir": data_dir, "knowledge_dir": knowledge_dir, "collection": collection}
+
+
+@cli.command("ingest")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--chunk-size", type=int, help="Target chunk size in characters [ASSISTANT_CHUNK_SIZE].")
+@click.option("--chunk-overlap", type=int, help="Overlap in characters [ASSISTANT_CHUNK_OVERLAP].")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal).")
+@click.pass_context
+def ingest_cmd(ctx, paths, chunk_size, chunk_overlap, progress) -> None:
+    """Ingest .txt/.md files or folders (default: the knowledge folder)."""
+    from .embeddings import MiniLMEmbeddings
+    from .ingest import ingest
+    from .store import Store, StoreError
+
+    settings = _settings(ctx, chunk_size=chunk_size, chunk_overlap=chunk_overlap)
+    if not 0 <= settings.chunk_overlap < settings.chunk_size:
+        raise click.UsageError(f"need 0 <= --chunk-overlap < --chunk-size (got {settings.chunk_overlap}, "
+                               f"{settings.chunk_size})")
+    try:
+        store = Store(settings=settings)
+    except StoreError as exc:
+        _fail(str(exc))
+    show = sys.stderr.isatty() if progress is None else progress
+    report = ingest(list(paths) or [settings.knowledge_dir], store=store, embeddings=MiniLMEmbeddings(),
+                    progress=show)
+    for error in report.errors:
+        click.echo(f"error: {error}", err=True)
+    click.echo(report.summary())
+    sys.exit(1 if report.errors else 0)
+
+
+@cli.command("ask")
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
+@click.option("-k", "--top-k", type=int, help="Passages to retrieve [ASSISTANT_TOP_K].")
+@click.pass_context
+def ask_cmd(ctx, question, as_json, top_k) -> None:
+    """Answer QUESTION from the sources, citing numbered passages."""
+    from .chain import QuestionError, build_assistant, check_question
+
+    settings = _settings(ctx, top_k=top_k)
+    try:
+        check_question(question, max_chars=settings.max_question_chars)
+    except QuestionError as exc:
+        _fail(str(exc), code=2)
+    answer = build_assistant(settings).ask(question)
+    click.echo(json.dumps(answer.to_json(), ensure_ascii=False) if as_json else render(answer))
+
+
+def render(answer) -> str:
+    """The answer and its numbered sources, wrapped for a terminal."""
+    width = 100
+    lines = [textwrap.fill(answer.text, width)]
+    if answer.refused:
+        return "\n".join(lines)
+    lines += ["", "Sources:"]
+    for c in answer.citations:
+        lines.append(f"[{c.id}] {c.title} — {c.source}, paragraph {c.paragraph}, characters {c.start}–{c.end}")
+        quote = " ".join(c.text.split())
+        lines.append(textwrap.fill(f"“{quote}”", width, initial_indent="    ", subsequent_indent="    "))
+    return "\n".join(lines)
+
+
+@cli.command("docs")
+@click.pass_context
+def docs_cmd(ctx) -> None:
+    """List the documents in the store."""
+    from .store import Manifest
+
+    settings = _settings(ctx)
+    documents = Manifest.read(settings.manifest_path).documents
+    if not documents:
+        click.echo(f"no documents in collection {settings.collection!r}; run `assistant ingest`")
+    for doc_id, entry in sorted(documents.items()):
+        click.echo(f"{doc_id}\t{entry['title']}\t{entry['source']}\t{len(entry['chunk_ids'])} chunks\t"
+                   f"{entry['ingested_at']}")
+
+
+@cli.command("remove")
+@click.argument("doc_id")
+@click.pass_context
+def remove_cmd(ctx, doc_id) -> None:
+    """Remove one document (all its chunks) from the store."""
+    from .ingest import remove_document
+    from .store import Store
+
+    store = Store(settings=_settings(ctx))
+    try:
+        removed = remove_document(store, doc_id)
+    except KeyError as exc:
+        _fail(exc.args[0], code=2)
+    click.echo(f"removed {doc_id}: {removed} chunks")
+
+
+@cli.command("serve")
+@click.option("--host", help="Interface to bind [ASSISTANT_HOST] (default 127.0.0.1).")
+@click.option("--port", type=int, help="Port [ASSISTANT_PORT] (default 7860).")
+@click.pass_context
+def serve_cmd(ctx, host, port) -> None:
+    """Start the web chat."""
+    from .chain import build_assistant
+    from .ui import launch
+
+    settings = _settings(ctx, host=host, port=port)
+    assistant = build_assistant(settings)
+    report = assistant.ensure_corpus()
+    if report:
+        click.echo(report.summary(), err=True)
+    launch(assistant)
+
+
+@cli.command("eval")
+@click.argument("suite", required=False, type=click.Path(path_type=Path))
+@click.option("--json", "json_out", type=click.Path(path_type=Path), help="Write the full results as JSON here.")
+@click.option("-k", "--top-k", type=int, help="Passages to retrieve [ASSISTANT_TOP_K].")
+@click.pass_context
+def eval_cmd(ctx, suite, json_out, top_k) -> None:
+    """Run an evaluation suite through the real chain; exit 1 when a metric misses its threshold."""
+    from .chain import build_assistant
+    from .evaluate import DEFAULT_SUITE, SuiteError, load_suite, run_suite, write_reports
+
+    settings = _settings(ctx, top_k=top_k)
+    try:
+        suite_obj = load_suite(suite or DEFAULT_SUITE)
+    except SuiteError as exc:
+        _fail(str(exc), code=2)
+    result = run_suite(suite_obj, build_assistant(settings))
+    paths = write_reports(result, json_out, default_dir=suite_obj.path.parent / "results")
+    click.echo(result.summary())
+    click.echo(f"report: {paths['markdown']}" + (f"  json: {paths['json']}" if "json" in paths else ""))
+    for failure in result.failures:
+        click.echo(f"below threshold: {failure}", err=True)
+    sys.exit(1 if result.failures else 0)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli()

@@ -1,0 +1,165 @@
+"""Evaluation suites: load JSONL questions, run them through the real chain, score, report, gate."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from . import metrics
+from .settings import _default_root
+
+DEFAULT_SUITE = _default_root() / "evals" / "russia-crisis" / "suite.jsonl"
+HIGHER_IS_BETTER = ("recall@k", "mrr", "groundedness", "citation_precision", "citation_recall", "token_f1",
+                    "refusal_precision", "refusal_recall", "refusal_accuracy")
+
+
+class SuiteError(ValueError):
+    """A suite file that cannot be read; the message names the file and line."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Question:
+    """One suite entry; unknown fields in the file are ignored."""
+
+    id: str
+    question: str
+    answerable: bool
+    reference: str = ""
+    evidence: tuple[str, ...] = ()
+    kind: str = ""
+
+
+@dataclass(kw_only=True)
+class Suite:
+    """Questions plus the thresholds kept beside them (thresholds.json)."""
+
+    name: str
+    path: Path
+    questions: list[Question]
+    thresholds: dict[str, float]
+
+
+def load_suite(path: Path) -> Suite:
+    """Read a suite from a .jsonl file or a folder holding suite.jsonl."""
+    path = Path(path)
+    file = path / "suite.jsonl" if path.is_dir() else path
+    if not file.is_file():
+        raise SuiteError(f"{file}: no such suite file")
+    questions = [_question(file, n, line) for n, line in enumerate(file.read_text("utf-8").splitlines(), 1)
+                 if line.strip()]
+    if not questions:
+        raise SuiteError(f"{file}: the suite has no questions")
+    thresholds_file = file.with_name("thresholds.json")
+    thresholds = json.loads(thresholds_file.read_text("utf-8")) if thresholds_file.is_file() else {}
+    return Suite(name=file.parent.name, path=file, questions=questions, thresholds=thresholds)
+
+
+def _question(file: Path, number: int, line: str) -> Question:
+    """Parse one JSONL line, with a one-line error naming the line."""
+    try:
+        data = json.loads(line)
+        return Question(id=str(data["id"]), question=str(data["question"]), answerable=bool(data["answerable"]),
+                        reference=str(data.get("reference") or ""), evidence=tuple(data.get("evidence") or ()),
+                        kind=str(data.get("kind") or ("unanswerable" if not data["answerable"] else "")))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise SuiteError(f"{file}:{number}: invalid suite entry ({exc.__class__.__name__}: {exc})") from None
+
+
+@dataclass(kw_only=True)
+class SuiteResult:
+    """Per-question records, aggregate metrics, and the thresholds they missed."""
+
+    suite: str
+    answerer: str
+    k: int
+    records: list[dict] = field(default_factory=list)
+    overall: dict[str, float] = field(default_factory=dict)
+    by_kind: dict[str, dict[str, float]] = field(default_factory=dict)
+    thresholds: dict[str, float] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """One line of the headline metrics."""
+        o = self.overall
+        return (f"{self.suite} ({len(self.records)} questions, {self.answerer}, k={self.k}): "
+                f"recall@k {o['recall@k']:.3f}  MRR {o['mrr']:.3f}  groundedness {o['groundedness']:.3f}  "
+                f"citation P/R {o['citation_precision']:.3f}/{o['citation_recall']:.3f}  "
+                f"token-F1 {o['token_f1']:.3f}  refusal P/R {o['refusal_precision']:.3f}/{o['refusal_recall']:.3f}  "
+                f"p50 {o['latency_p50_ms']:.0f} ms")
+
+
+def score_question(q: Question, answer) -> dict:
+    """All per-question metrics for one answer; answer-quality metrics are None on refusals (counted apart)."""
+    retrieved = [p.chunk.text for p in answer.passages]
+    cited = {c.id: c.text for c in answer.citations}
+    sentences = [(s.text, [cited[n] for n in s.citations if n in cited]) for s in answer.sentences]
+    record = {"id": q.id, "kind": q.kind, "question": q.question, "answerable": q.answerable,
+              "refused": answer.refused, "answer": answer.text, "evidence_score": round(answer.evidence_score, 4),
+              "latency_ms": round(answer.timings_ms.get("total", 0.0), 2),
+              "outcome": _outcome(q.answerable, answer.refused)}
+    if q.answerable:
+        record["recall@k"] = metrics.recall_at_k(retrieved, list(q.evidence))
+        record["mrr"] = metrics.reciprocal_rank(retrieved, list(q.evidence))
+        record["token_f1"] = 0.0 if answer.refused else metrics.token_f1(answer.text, q.reference)
+    if not answer.refused:
+        record["groundedness"] = metrics.groundedness(sentences)
+        record["citation_precision"] = metrics.citation_precision(sentences)
+        record["citation_recall"] = metrics.citation_recall(sentences)
+    return record
+
+
+def _outcome(answerable: bool, refused: bool) -> str:
+    """The refusal category of a question: answered, correct refusal, wrong refusal, or missed refusal."""
+    return {(True, False): "answered", (False, True): "refused (correct)",
+            (True, True): "refused (should answer)", (False, False): "answered (should refuse)"}[(answerable, refused)]
+
+
+def aggregate(records: list[dict]) -> dict[str, float]:
+    """Means over the questions each metric applies to, refusal scores, outcome counts, latency."""
+    out = {}
+    for name in ("recall@k", "mrr", "groundedness", "citation_precision", "citation_recall", "token_f1"):
+        values = [r[name] for r in records if name in r]
+        out[name] = sum(values) / len(values) if values else 0.0
+    out |= metrics.refusal_scores([r["refused"] for r in records], [r["answerable"] for r in records])
+    latencies = [r["latency_ms"] for r in records]
+    out["latency_p50_ms"] = metrics.percentile(latencies, 50)
+    out["latency_p95_ms"] = metrics.percentile(latencies, 95)
+    out["questions"] = len(records)
+    for outcome in ("answered", "refused (correct)", "refused (should answer)", "answered (should refuse)"):
+        out[f"n {outcome}"] = sum(r["outcome"] == outcome for r in records)
+    return out
+
+
+def run_suite(suite: Suite, assistant, *, answerer_name: str | None = None) -> SuiteResult:
+    """Ask every question through the assistant's chain and score it against the suite's thresholds."""
+    assistant.ensure_corpus()
+    records = []
+    for q in suite.questions:
+        records.append(score_question(q, assistant.ask(q.question)))
+    result = SuiteResult(suite=suite.name, answerer=answerer_name or _answerer_name(assistant),
+                         k=assistant.settings.top_k, records=records, overall=aggregate(records),
+                         thresholds=dict(suite.thresholds))
+    kinds = sorted({r["kind"] for r in records})
+    result.by_kind = {kind: aggregate([r for r in records if r["kind"] == kind]) for kind in kinds}
+    result.failures = [f"{m} = {result.overall[m]:.3f} < {t}" for m, t in suite.thresholds.items()
+                       if m in result.overall and result.overall[m] < t]
+    return result
+
+
+def _answerer_name(assistant) -> str:
+    """Label of the answerer in use."""
+    return getattr(assistant.answerer, "name", None) or type(assistant.answerer).__name__
+
+
+def write_reports(result: SuiteResult, json_out: Path | None, *, default_dir: Path | None = None) -> dict[str, Path]:
+    """Write the Markdown report (next to the JSON when one is asked for)."""
+    from .report import markdown_report
+
+    target = Path(json_out) if json_out else (default_dir or DEFAULT_SUITE.parent / "results") / "latest.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    paths = {"markdown": target.with_suffix(".md")}
+    paths["markdown"].write_text(markdown_report(result), encoding="utf-8")
+    target.write_text(json.dumps(asdict(result), indent=1, ensure_ascii=False), encoding="utf-8")
+    paths["json"] = target
+    return paths

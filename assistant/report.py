@@ -1,0 +1,44 @@
+"""Markdown rendering of an eval run: headline table with thresholds, per kind, per question."""
+
+from __future__ import annotations
+
+_HEADLINE = ("recall@k", "mrr", "groundedness", "citation_precision", "citation_recall", "token_f1",
+             "refusal_precision", "refusal_recall", "refusal_accuracy", "latency_p50_ms", "latency_p95_ms")
+_PER_QUESTION = ("recall@k", "mrr", "groundedness", "citation_precision", "citation_recall", "token_f1")
+
+
+def _fmt(value) -> str:
+    """Numbers to 3 decimals, absent values as a dash."""
+    if value is None:
+        return "–"
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def markdown_report(result) -> str:
+    """The whole report as Markdown text."""
+    o = result.overall
+    lines = [f"# Eval report: {result.suite}", "",
+             f"Answerer: `{result.answerer}`, k = {result.k}, {o['questions']} questions. "
+             f"Outcomes: {o['n answered']} answered, {o['n refused (correct)']} correctly refused, "
+             f"{o['n refused (should answer)']} refused but answerable, "
+             f"{o['n answered (should refuse)']} answered but unanswerable.", "",
+             "| metric | value | threshold | status |", "|---|---|---|---|"]
+    for name in _HEADLINE:
+        threshold = result.thresholds.get(name)
+        status = "" if threshold is None else ("pass" if o[name] >= threshold else "**FAIL**")
+        lines.append(f"| {name} | {_fmt(o[name])} | {_fmt(threshold)} | {status} |")
+    lines += ["", "## By kind", "", "| kind | n | " + " | ".join(_HEADLINE[:9]) + " |",
+              "|---|---|" + "---|" * 9]
+    for kind, agg in result.by_kind.items():
+        lines.append(f"| {kind or '(none)'} | {agg['questions']} | " + " | ".join(_fmt(agg[m]) for m in _HEADLINE[:9])
+                     + " |")
+    lines += ["", "## Per question", "",
+              "| id | kind | outcome | evidence | " + " | ".join(_PER_QUESTION) + " | ms |",
+              "|---|---|---|---|" + "---|" * (len(_PER_QUESTION) + 1)]
+    for r in result.records:
+        cells = " | ".join(_fmt(r.get(m)) for m in _PER_QUESTION)
+        lines.append(f"| {r['id']} | {r['kind']} | {r['outcome']} | {r['evidence_score']:.3f} | {cells} | "
+                     f"{r['latency_ms']:.0f} |")
+    lines += ["", "Metric definitions: see docs/evaluation.md. Answer-quality metrics are computed only for "
+              "answered questions; refusals are counted in the outcome columns and the refusal scores.", ""]
+    return "\n".join(lines)

@@ -1,0 +1,45 @@
+"""Shared fixtures: the real embedding model (loaded once), real Chroma in temp dirs, the real chain."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from assistant.chain import build_assistant  # noqa: E402
+from assistant.embeddings import MiniLMEmbeddings  # noqa: E402
+from assistant.settings import PROJECT_ROOT, Settings  # noqa: E402
+
+ESSAY = PROJECT_ROOT / "knowledge" / "russia-crisis-responses.txt"
+SUITE = PROJECT_ROOT / "evals" / "russia-crisis" / "suite.jsonl"
+
+
+@pytest.fixture(scope="session")
+def embeddings() -> MiniLMEmbeddings:
+    """The shipped all-MiniLM-L6-v2 model, loaded once for the whole run."""
+    return MiniLMEmbeddings()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings pointing at an empty store and a knowledge folder holding the essay."""
+    knowledge = tmp_path / "knowledge"
+    knowledge.mkdir()
+    shutil.copy(ESSAY, knowledge / ESSAY.name)
+    shutil.copy(ESSAY.with_name("russia-crisis-responses.meta.json"), knowledge)
+    return Settings.from_env(env={}, data_dir=tmp_path / "data", knowledge_dir=knowledge)
+
+
+@pytest.fixture(scope="session")
+def essay_assistant(tmp_path_factory, embeddings):
+    """One assistant over the essay, ingested once, shared by read-only tests."""
+    root = tmp_path_factory.mktemp("essay")
+    settings = Settings.from_env(env={}, data_dir=root / "data", knowledge_dir=PROJECT_ROOT / "knowledge")
+    assistant = build_assistant(settings, embeddings=embeddings)
+    assistant.ensure_corpus()
+    return assistant
