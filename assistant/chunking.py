@@ -18,7 +18,7 @@ def split_sentences(doc: SourceDocument) -> list[tuple[int, int, int]]:
 
 
 def chunk_document(doc: SourceDocument, *, size: int = 700, overlap: int = 150) -> list[Chunk]:
-    """Group whole sentences up to `size` characters, repeating up to `overlap` characters of sentences."""
+    """Group whole sentences of one paragraph up to `size` characters, repeating up to `overlap` characters."""
     if size <= 0 or overlap < 0 or overlap >= size:
         raise ValueError(f"chunk size {size} and overlap {overlap}: need 0 <= overlap < size")
     groups, current = [], []
@@ -33,10 +33,8 @@ def chunk_document(doc: SourceDocument, *, size: int = 700, overlap: int = 150) 
 
 
 def _too_long(current: list[tuple[int, int, int]], sentence: tuple[int, int, int], size: int) -> bool:
-    """Close the chunk when the sentence would overflow it, or starts a paragraph of a half-full chunk."""
-    length = sentence[1] - current[0][0]
-    new_paragraph = sentence[2] != current[-1][2]
-    return length > size or (new_paragraph and current[-1][1] - current[0][0] >= size // 2)
+    """Close the chunk when the sentence would overflow it or starts a new paragraph."""
+    return sentence[1] - current[0][0] > size or sentence[2] != current[-1][2]
 
 
 def _overlap_tail(current: list[tuple[int, int, int]], overlap: int, paragraph: int) -> list:

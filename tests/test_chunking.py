@@ -48,6 +48,14 @@ def test_overlap_repeats_trailing_sentences_and_size_is_respected():
     assert all(b.start > a.end for a, b in zip(no_overlap, no_overlap[1:], strict=False))
 
 
+def test_chunks_stay_inside_one_paragraph():
+    doc = load(ESSAY, root=ESSAY.parent)
+    paragraphs = paragraph_spans(doc.text)
+    for chunk in chunk_document(doc, size=2000, overlap=300):
+        start, end = paragraphs[chunk.paragraph - 1]
+        assert start <= chunk.start and chunk.end <= end
+
+
 def test_a_sentence_longer_than_the_target_is_kept_whole():
     long_sentence = "This sentence " + "goes on and on " * 40 + "until it ends."
     doc = _doc(f"Short one. {long_sentence} Another short one.")

@@ -1,0 +1,38 @@
+# The two commands a new user needs: `make chat` and `make test`. Both set up .venv first.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export GRADIO_ANALYTICS_ENABLED := False
+export HF_HUB_OFFLINE := 1
+
+.PHONY: setup chat test test-fast lint bench eval clean
+
+$(BIN)/assistant: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@
+
+setup: $(BIN)/assistant
+
+chat: setup  ## set up, ingest the default corpus and start the web chat on http://127.0.0.1:7860
+	$(BIN)/assistant ingest
+	$(BIN)/assistant serve
+
+test: setup  ## set up and run the whole test suite
+	$(BIN)/python -m pytest -q
+
+test-fast: setup  ## everything but the browser and model-server tests
+	$(BIN)/python -m pytest -q -m "not browser and not llm_server"
+
+lint: setup
+	$(BIN)/ruff check .
+
+bench: setup
+	$(BIN)/python benchmarks/bench.py
+
+eval: setup
+	$(BIN)/assistant eval
+
+clean:
+	rm -rf $(VENV) .data evals/*/results
