@@ -9,6 +9,7 @@ from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrou
 
 from .answer import Draft, ExtractiveAnswerer
 from .citations import verify
+from .conversation import rewrite_query
 from .embeddings import MiniLMEmbeddings
 from .ingest import IngestReport, ingest
 from .models import Answer
@@ -72,12 +73,13 @@ class Assistant:
     answerer: Runnable
     chain: Runnable
 
-    def ask(self, question: str, *, search_query: str | None = None, k: int | None = None) -> Answer:
-        """Answer one question through the chain; raises QuestionError for unusable questions."""
+    def ask(self, question: str, *, history: list[str] | None = None, k: int | None = None) -> Answer:
+        """Answer one question (resolved against earlier questions); raises QuestionError for unusable ones."""
         question = check_question(question, max_chars=self.settings.max_question_chars)
         began = time.perf_counter()
         self.ensure_corpus()
-        state = {"question": question, "search_query": search_query or question, "k": k or self.settings.top_k}
+        search_query = rewrite_query(question, [h for h in history or [] if h.strip()])
+        state = {"question": question, "search_query": search_query, "k": k or self.settings.top_k}
         answer = self.chain.invoke(state)
         answer.timings_ms["total"] = (time.perf_counter() - began) * 1000
         return answer

@@ -70,7 +70,8 @@ def _citation(number: int, passage: Passage, sentences: list[AnswerSentence]) ->
         if best and support_score(sentence.text, c.text[best[0]:best[1]]) >= 0.5:
             highlights.append((c.start + best[0], c.start + best[1]))
     return Citation(id=number, doc_id=c.doc_id, source=c.source, title=c.title, start=c.start, end=c.end,
-                    text=c.text, paragraph=c.paragraph, score=passage.score,
+                    text=c.text, paragraph=c.paragraph, score=passage.score, rank=passage.rank,
+                    similarity=passage.dense_score or 0.0,
                     sentences=tuple(dict.fromkeys(highlights)))
 
 

@@ -55,6 +55,8 @@ class Citation:
     text: str
     paragraph: int = 0
     score: float = 0.0
+    similarity: float = 0.0
+    rank: int = 0
     sentences: tuple[tuple[int, int], ...] = ()
 
     def to_json(self) -> dict:
@@ -62,7 +64,7 @@ class Citation:
         return {
             "id": self.id, "source": self.source, "title": self.title, "doc_id": self.doc_id,
             "start": self.start, "end": self.end, "text": self.text, "paragraph": self.paragraph,
-            "score": round(self.score, 4),
+            "score": round(self.score, 4), "similarity": round(self.similarity, 4), "rank": self.rank,
             "highlights": [list(span) for span in self.sentences],
         }
 

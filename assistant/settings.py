@@ -38,6 +38,8 @@ class Settings:
     port: int = 7860
     max_upload_mb: float = 5.0
     concurrency: int = 2
+    auth_user: str = ""
+    auth_password: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
@@ -59,6 +61,11 @@ class Settings:
     def chroma_dir(self) -> Path:
         """Where the embedded Chroma keeps its files."""
         return self.data_dir / "chroma"
+
+    @property
+    def uploads_dir(self) -> Path:
+        """Where files uploaded in the web chat are kept (they are part of the corpus)."""
+        return self.data_dir / "uploads"
 
     @property
     def manifest_path(self) -> Path:

@@ -34,7 +34,7 @@ class Manifest:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except ValueError:
-            raise StoreError(f"{path}: manifest is not valid JSON; re-create it with `assistant ingest --rebuild`")
+            raise StoreError(f"{path}: manifest is not valid JSON; delete the data dir and re-ingest") from None
         return cls(path=path, documents=data.get("documents", {}), config=data.get("config", {}))
 
     def write(self) -> None:

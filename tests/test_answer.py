@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from assistant.citations import parse, verify
 from assistant.answer import Draft
+from assistant.citations import parse, verify
 from assistant.support import supports
 from assistant.text import collapse
 

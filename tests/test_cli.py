@@ -37,7 +37,7 @@ def test_ask_json_prints_exactly_one_object_with_the_schema(ingested):
     result = run(ingested, "ask", "--json", "What did Moscow do when Kyrgyzstan's government collapsed?")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    assert JSON_KEYS <= set(data) and data["refused"] is False
+    assert set(data) >= JSON_KEYS and data["refused"] is False
     assert isinstance(data["answer"], str) and isinstance(data["timings_ms"], dict)
     assert data["citations"]
     source = (ingested.knowledge_dir / "russia-crisis-responses.txt").read_text()

@@ -3,10 +3,18 @@
 import socket
 
 import pytest
-from gradio_client import Client
+from gradio_client import Client, handle_file
 
 from assistant.chain import build_assistant
+from assistant.render import answer_html, conversation_markdown
+from assistant.settings import PROJECT_ROOT, Settings
 from assistant.ui import create_app, launch
+
+UPLOAD = """# Tajik water diplomacy
+
+Tajikistan and Uzbekistan signed a water-sharing accord for the Vakhsh river in 2024.
+The accord created a joint commission that meets twice a year in Dushanbe.
+"""
 
 
 def free_port() -> int:
@@ -17,41 +25,99 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, embeddings):
-    from assistant.settings import PROJECT_ROOT, Settings
-
     settings = Settings.from_env(env={}, data_dir=tmp_path_factory.mktemp("ui") / "data",
                                  knowledge_dir=PROJECT_ROOT / "knowledge", port=free_port())
     assistant = build_assistant(settings, embeddings=embeddings)
     assistant.ensure_corpus()
     app, url = launch(assistant, block=False)
-    yield assistant, url
+    client = Client(url, verbose=False)
+    yield assistant, url, client
+    client.close()
     app.close()
 
 
 def test_create_app_builds_without_a_server(essay_assistant):
     app = create_app(essay_assistant)
-    assert "chat" in {fn.api_name for fn in app.fns.values()}
+    names = {fn.api_name for fn in app.fns.values()}
+    assert {"chat", "documents", "remove", "upload", "ui_chat"} <= names
 
 
-def test_chat_endpoint_streams_a_cited_answer(server):
-    _, url = server
-    client = Client(url, verbose=False)
-    job = client.submit(message="What did Moscow do after the disputed election in Kyrgyzstan?", api_name="/chat")
-    updates = list(job)
-    final = job.outputs()[-1]
-    assert len(updates) >= 2
-    assert "**[1]**" in final and "**Sources**" in final and "paragraph 3" in final
-    client.close()
+def test_chat_endpoint_returns_a_cited_answer(server):
+    _, _, client = server
+    data = client.predict(message="What did Moscow do after the disputed election in Kyrgyzstan?", api_name="/chat")
+    assert data["refused"] is False and data["citations"]
+    assert all(f"[{c['id']}]" in data["answer"] for c in data["citations"])
+    assert data["citations"][0]["paragraph"] == 3
 
 
 def test_chat_endpoint_refuses_off_topic_questions(server):
-    _, url = server
-    client = Client(url, verbose=False)
-    reply = client.predict(message="What is the boiling point of water on Everest?", api_name="/chat")
-    assert reply.startswith("**Not covered by the sources.**") and "Sources" not in reply
-    client.close()
+    _, _, client = server
+    data = client.predict(message="What is the boiling point of water on Everest?", api_name="/chat")
+    assert data["refused"] is True and data["citations"] == []
 
 
-def test_served_on_loopback_only(server):
-    assistant, url = server
-    assert url.startswith("http://127.0.0.1:")
+def test_follow_up_is_rewritten_against_the_previous_question(server):
+    _, _, client = server
+    first = "How did Russia respond to the crisis in Belarus?"
+    data = client.predict(message="And what about Kyrgyzstan?", history=[first], api_name="/chat")
+    assert data["search_query"] == "How did Russia respond to the crisis in Kyrgyzstan?"
+    assert not data["refused"] and "Kyrgyz" in " ".join(c["text"] for c in data["citations"])
+
+
+def test_ui_chat_streams_into_the_conversation(server):
+    _, _, client = server
+    job = client.submit("Why was Moscow unprepared for the fighting in Nagorno-Karabakh?", 4, api_name="/ui_chat")
+    job.result(timeout=60)
+    outputs = job.outputs()
+    assert len(outputs) >= 2
+    final_html = outputs[-1][0]
+    assert 'class="cite-chip"' in final_html and 'class="sources"' in final_html and "<mark>" in final_html
+
+
+def test_upload_then_ask_about_the_new_text_then_remove(server, tmp_path):
+    assistant, _, client = server
+    path = tmp_path / "tajik-water.md"
+    path.write_text(UPLOAD)
+    status, table, *_ = client.predict([handle_file(str(path))], api_name="/upload")
+    assert "tajik-water.md: added" in status and "Tajik water diplomacy" in table
+    data = client.predict(message="Where does the joint water commission meet?", api_name="/chat")
+    assert not data["refused"] and "Dushanbe" in data["answer"]
+    assert data["citations"][0]["title"] == "Tajik water diplomacy"
+    doc_id = next(d["doc_id"] for d in client.predict(api_name="/documents") if d["title"] == "Tajik water diplomacy")
+    assert client.predict(doc_id=doc_id, api_name="/remove")["removed"] == doc_id
+    assert doc_id not in {d["doc_id"] for d in client.predict(api_name="/documents")}
+    after = client.predict(message="Where does the joint water commission meet?", api_name="/chat")
+    assert "Dushanbe" not in after["answer"]
+    assert client.predict(doc_id=doc_id, api_name="/remove")["error"].startswith("no document")
+
+
+@pytest.mark.parametrize(("name", "content", "reason"), [
+    ("photo.txt", b"\x89PNG\r\n\x1a\n\x00\x00IHDR", "binary"),
+    ("empty.md", b"\n\n", "empty file"),
+    ("big.txt", b"word " * (1024 * 1024 + 10), "upload limit"),
+    ("tool.exe", b"MZ", "unsupported file type"),
+])
+def test_bad_uploads_are_rejected_and_nothing_stored_is_lost(server, tmp_path, name, content, reason):
+    assistant, _, client = server
+    before = assistant.store.count()
+    path = tmp_path / name
+    path.write_bytes(content)
+    try:
+        status, *_ = client.predict([handle_file(str(path))], api_name="/upload")
+    except Exception as exc:  # Gradio itself refuses files over max_file_size or of a disallowed type
+        assert reason in ("upload limit", "unsupported file type"), exc
+    else:
+        assert "Rejected" in status and reason in status
+    assert assistant.store.count() == before
+    assert "russia-crisis-responses" in {d["doc_id"] for d in client.predict(api_name="/documents")}
+
+
+def test_source_text_is_escaped_in_html_and_markdown(essay_assistant):
+    answer = essay_assistant.ask("How did Russia respond to the crisis in Belarus?")
+    hostile = answer.citations[0].__class__(**{**answer.citations[0].__dict__,
+                                              "title": '<script>alert(1)</script>![x](http://evil/x.png)'})
+    answer.citations[0] = hostile
+    html = answer_html(answer)
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    md = conversation_markdown([answer])
+    assert "![x](http" not in md and "\\!\\[x\\]\\(http" in md

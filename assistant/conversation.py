@@ -1,0 +1,39 @@
+"""Follow-up questions: rewrite "And what about Kyrgyzstan?" into a standalone search query."""
+
+from __future__ import annotations
+
+import re
+
+from .text import STOPWORDS, terms, words
+
+_FOLLOW_UP_START = re.compile(r"^\s*(and|but|also|so|then|what about|how about|and what about|and why|why)\b", re.I)
+_ANAPHORA = {"it", "its", "that", "this", "they", "them", "their", "those", "these", "there", "he", "she",
+             "his", "her", "him", "then", "such", "same"}
+_ABOUT = re.compile(r"^\s*(?:and\s+)?(?:what|how)\s+about\s+(?:the\s+)?(.+?)[?.!\s]*$", re.I)
+
+
+def is_follow_up(question: str) -> bool:
+    """A question that leans on the previous one: starts like a continuation or points back with a pronoun."""
+    tokens = words(question)
+    return bool(_FOLLOW_UP_START.match(question)) or any(t in _ANAPHORA for t in tokens) \
+        or len([t for t in tokens if t not in STOPWORDS]) <= 1
+
+
+def _entities(text: str) -> list[str]:
+    """Capitalised words that are not sentence-initial: the subjects a follow-up may swap."""
+    found = re.findall(r"(?<![.?!]\s)(?<!^)\b([A-Z][\w-]+(?:\s+[A-Z][\w-]+)*)", text.strip())
+    return [e for e in found if e.lower() not in STOPWORDS]
+
+
+def rewrite_query(question: str, previous: list[str]) -> str:
+    """Deterministic rewrite: swap the subject for "what about X", else carry the previous subject along."""
+    if not previous or not is_follow_up(question):
+        return question
+    last = previous[-1]
+    about = _ABOUT.match(question)
+    old = _entities(last)
+    if about and old and about.group(1)[:1].isupper():
+        return re.sub(re.escape(old[-1]), about.group(1), last, count=1)
+    carried = [t for t in words(last) if t not in STOPWORDS and t not in words(question)]
+    context = " ".join(dict.fromkeys(carried))
+    return f"{question.rstrip()} ({context})" if context and terms(last) else question
