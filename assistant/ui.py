@@ -168,10 +168,9 @@ def create_app(assistant: Assistant):
                         new_chat = gr.Button("New chat", size="sm", elem_id="new-chat")
                         export = gr.DownloadButton("Export conversation (Markdown)", size="sm", visible=False,
                                                    elem_id="export")
-                with gr.Column(scale=1, min_width=240):
-                    with gr.Accordion("Settings", open=True, elem_id="settings"):
-                        k = gr.Slider(1, 10, value=settings.top_k, step=1, label="Passages retrieved (k)")
-                        gr.HTML(_settings_html(assistant), padding=False)
+                with gr.Column(scale=1, min_width=240), gr.Accordion("Settings", open=True, elem_id="settings"):
+                    k = gr.Slider(1, 10, value=settings.top_k, step=1, label="Passages retrieved (k)")
+                    gr.HTML(_settings_html(assistant), padding=False)
             with gr.Tab("Corpus", id="corpus"):
                 docs_view = gr.HTML(documents_html(service.documents()), elem_id="corpus-table")
                 uploads = gr.File(file_count="multiple", file_types=list(SUPPORTED_SUFFIXES),
