@@ -132,17 +132,27 @@ def remove_cmd(ctx, doc_id) -> None:
 @cli.command("serve")
 @click.option("--host", help="Interface to bind [ASSISTANT_HOST] (default 127.0.0.1).")
 @click.option("--port", type=int, help="Port [ASSISTANT_PORT] (default 7860).")
+@click.option("--auth/--no-auth", default=None,
+              help="Require basic auth with ASSISTANT_AUTH_USER / ASSISTANT_AUTH_PASSWORD (default: when both set).")
+@click.option("--max-upload-mb", type=float, help="Largest upload accepted [ASSISTANT_MAX_UPLOAD_MB] (default 5).")
+@click.option("--concurrency", type=int, help="Questions answered at once [ASSISTANT_CONCURRENCY] (default 2).")
 @click.pass_context
-def serve_cmd(ctx, host, port) -> None:
-    """Start the web chat."""
+def serve_cmd(ctx, host, port, auth, max_upload_mb, concurrency) -> None:
+    """Start the web chat (loopback by default; no share link, no analytics)."""
     from .chain import build_assistant
     from .ui import launch
 
-    settings = _settings(ctx, host=host, port=port)
+    settings = _settings(ctx, host=host, port=port, max_upload_mb=max_upload_mb, concurrency=concurrency)
+    if auth and not (settings.auth_user and settings.auth_password):
+        _fail("--auth needs ASSISTANT_AUTH_USER and ASSISTANT_AUTH_PASSWORD in the environment", code=2)
+    if auth is False:
+        settings = settings.with_overrides(auth_user="", auth_password="")
     assistant = build_assistant(settings)
     report = assistant.ensure_corpus()
     if report:
         click.echo(report.summary(), err=True)
+    click.echo(f"web chat on http://{settings.host}:{settings.port}" + (" (basic auth on)" if settings.auth_user
+                                                                       else ""), err=True)
     launch(assistant)
 
 

@@ -121,3 +121,18 @@ def test_source_text_is_escaped_in_html_and_markdown(essay_assistant):
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     md = conversation_markdown([answer])
     assert "![x](http" not in md and "\\!\\[x\\]\\(http" in md
+
+
+def test_basic_auth_keeps_strangers_out(tmp_path, embeddings):
+    settings = Settings.from_env(env={}, data_dir=tmp_path / "data", knowledge_dir=PROJECT_ROOT / "knowledge",
+                                 port=free_port(), auth_user="analyst", auth_password="s3cret-pass")
+    assistant = build_assistant(settings, embeddings=embeddings)
+    app, url = launch(assistant, block=False)
+    try:
+        with pytest.raises(Exception):  # noqa: B017 (gradio_client raises a plain ValueError/HTTP error)
+            Client(url, verbose=False)
+        client = Client(url, auth=("analyst", "s3cret-pass"), verbose=False)
+        assert client.predict(api_name="/documents") == []
+        client.close()
+    finally:
+        app.close()
