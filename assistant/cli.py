@@ -181,5 +181,11 @@ def eval_cmd(ctx, suite, json_out, top_k) -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
-    cli()
+    """Console-script entry point: known failures become one-line errors, not stack traces."""
+    from .embeddings import EmbeddingModelMissing
+    from .store import StoreError
+
+    try:
+        cli()
+    except (StoreError, EmbeddingModelMissing) as exc:
+        _fail(str(exc))

@@ -77,3 +77,11 @@ def test_bad_settings_are_usage_errors(settings):
     assert env_result.returncode == 2 and "ASSISTANT_TOP_K='many' is not a valid int" in env_result.stderr
     flags = run(settings, "ingest", "--chunk-size", "100", "--chunk-overlap", "200")
     assert flags.returncode == 2 and "chunk-overlap" in flags.stderr
+
+
+def test_an_unreachable_chroma_server_is_reported_in_one_line(settings):
+    result = subprocess.run([sys.executable, "-m", "assistant", "ask", "What happened in Belarus?"],
+                            capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "ASSISTANT_CHROMA_HOST": "127.0.0.1", "ASSISTANT_CHROMA_PORT": "9"})
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: cannot open Chroma at 127.0.0.1:9")

@@ -1,0 +1,69 @@
+"""The same ingest and chain against a real `chroma run` server on loopback (ASSISTANT_CHROMA_HOST)."""
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from assistant.chain import build_assistant
+from assistant.settings import PROJECT_ROOT, Settings
+from assistant.store import Store, StoreError
+
+CHROMA = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait(port: int, process: subprocess.Popen, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"chroma run exited with {process.returncode}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise TimeoutError("chroma run did not start")
+
+
+@pytest.fixture(scope="module")
+def chroma_port(tmp_path_factory):
+    if not Path(CHROMA).exists():
+        pytest.skip("the `chroma` executable that comes with chromadb is missing")
+    port = _free_port()
+    path = tmp_path_factory.mktemp("chroma-server")
+    process = subprocess.Popen([CHROMA, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait(port, process)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_ingest_and_answer_through_a_chroma_server(tmp_path, embeddings, chroma_port):
+    settings = Settings.from_env(env={}, data_dir=tmp_path / "data", knowledge_dir=PROJECT_ROOT / "knowledge",
+                                 chroma_host="127.0.0.1", chroma_port=chroma_port, collection="server-test")
+    assistant = build_assistant(settings, embeddings=embeddings)
+    report = assistant.ensure_corpus()
+    assert report.added == ["russia-crisis-responses"]
+    assert not (tmp_path / "data" / "chroma").exists()
+    answer = assistant.ask("What could Russia have done with its economic leverage in Kyrgyzstan?")
+    assert not answer.refused and answer.citations
+    assert "Kyrgyz" in answer.citations[0].text
+    assert Store(settings=settings).count() == assistant.store.count() > 0
+
+
+def test_an_unreachable_chroma_server_is_a_one_line_error(tmp_path):
+    settings = Settings.from_env(env={}, data_dir=tmp_path, chroma_host="127.0.0.1", chroma_port=_free_port())
+    with pytest.raises(StoreError, match="cannot open Chroma at 127.0.0.1:"):
+        Store(settings=settings)
