@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -12,7 +13,10 @@ from pydantic import ConfigDict
 from .embeddings import MiniLMEmbeddings
 from .models import Passage
 from .prompts import load_prompt
-from .text import collapse, sentence_spans, terms
+from .text import collapse, numbers, sentence_spans, terms
+
+_NUMERIC_QUESTION = re.compile(
+    r"\b(how many|how much|what (date|year|percentage|share)|which (date|year)|in what year|on what date)\b", re.I)
 
 
 @dataclass(kw_only=True)
@@ -62,7 +66,7 @@ class ExtractiveAnswerer(RunnableSerializable[dict, Draft]):
 
     embeddings: MiniLMEmbeddings
     idf: Callable[[str], float]
-    min_evidence: float = 0.42
+    min_evidence: float = 0.17
     max_sentences: int = 3
     semantic_weight: float = 0.6
     name: str = "extractive"
@@ -95,7 +99,10 @@ class ExtractiveAnswerer(RunnableSerializable[dict, Draft]):
         total = sum(weights.values()) or 1.0
         covered = [q_terms & set(terms(c.text)) for c in candidates]
         lexical = np.array([sum(weights[t] for t in cov) / total for cov in covered])
-        return self.semantic_weight * semantic + (1 - self.semantic_weight) * lexical, covered
+        scores = self.semantic_weight * semantic + (1 - self.semantic_weight) * lexical
+        if wants_number(query):
+            scores = scores * np.array([bool(numbers(c.text)) for c in candidates])
+        return scores, covered
 
     def select(self, candidates: list[Candidate], scores: np.ndarray, coverage: list[set[str]]) -> list[Candidate]:
         """Best sentence first, then sentences close in score or adding uncovered query terms."""
@@ -111,6 +118,11 @@ class ExtractiveAnswerer(RunnableSerializable[dict, Draft]):
                 covered |= coverage[i]
         picked = [candidates[i] for i in chosen]
         return sorted(picked, key=lambda c: (c.passage, c.start))
+
+
+def wants_number(question: str) -> bool:
+    """Questions whose answer must be a figure or date: a sentence without a numeral cannot answer them."""
+    return bool(_NUMERIC_QUESTION.search(question))
 
 
 def compose(chosen: list[Candidate]) -> str:

@@ -81,12 +81,12 @@ class SuiteResult:
 
     def summary(self) -> str:
         """One line of the headline metrics."""
-        o = self.overall
+        o = {k: _num(v) if isinstance(v, float | None) else v for k, v in self.overall.items()}
         return (f"{self.suite} ({len(self.records)} questions, {self.answerer}, k={self.k}): "
-                f"recall@k {o['recall@k']:.3f}  MRR {o['mrr']:.3f}  groundedness {o['groundedness']:.3f}  "
-                f"citation P/R {o['citation_precision']:.3f}/{o['citation_recall']:.3f}  "
-                f"token-F1 {o['token_f1']:.3f}  refusal P/R {o['refusal_precision']:.3f}/{o['refusal_recall']:.3f}  "
-                f"p50 {o['latency_p50_ms']:.0f} ms")
+                f"recall@k {o['recall@k']}  MRR {o['mrr']}  groundedness {o['groundedness']}  "
+                f"citation P/R {o['citation_precision']}/{o['citation_recall']}  token-F1 {o['token_f1']}  "
+                f"refusal P/R {o['refusal_precision']}/{o['refusal_recall']}  "
+                f"p50 {self.overall['latency_p50_ms']:.0f} ms")
 
 
 def score_question(q: Question, answer) -> dict:
@@ -120,7 +120,7 @@ def aggregate(records: list[dict]) -> dict[str, float]:
     out = {}
     for name in ("recall@k", "mrr", "groundedness", "citation_precision", "citation_recall", "token_f1"):
         values = [r[name] for r in records if name in r]
-        out[name] = sum(values) / len(values) if values else 0.0
+        out[name] = sum(values) / len(values) if values else None
     out |= metrics.refusal_scores([r["refused"] for r in records], [r["answerable"] for r in records])
     latencies = [r["latency_ms"] for r in records]
     out["latency_p50_ms"] = metrics.percentile(latencies, 50)
@@ -142,9 +142,14 @@ def run_suite(suite: Suite, assistant, *, answerer_name: str | None = None) -> S
                          thresholds=dict(suite.thresholds))
     kinds = sorted({r["kind"] for r in records})
     result.by_kind = {kind: aggregate([r for r in records if r["kind"] == kind]) for kind in kinds}
-    result.failures = [f"{m} = {result.overall[m]:.3f} < {t}" for m, t in suite.thresholds.items()
-                       if m in result.overall and result.overall[m] < t]
+    result.failures = [f"{m} = {_num(result.overall.get(m))} < {t}" for m, t in suite.thresholds.items()
+                       if result.overall.get(m) is None or result.overall[m] < t]
     return result
+
+
+def _num(value) -> str:
+    """A metric for messages: three decimals, or n/a when no question it applies to was answered."""
+    return "n/a" if value is None else f"{value:.3f}"
 
 
 def _answerer_name(assistant) -> str:

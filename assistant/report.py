@@ -10,7 +10,7 @@ _PER_QUESTION = ("recall@k", "mrr", "groundedness", "citation_precision", "citat
 def _fmt(value) -> str:
     """Numbers to 3 decimals, absent values as a dash."""
     if value is None:
-        return "–"
+        return "n/a"
     return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
@@ -25,7 +25,7 @@ def markdown_report(result) -> str:
              "| metric | value | threshold | status |", "|---|---|---|---|"]
     for name in _HEADLINE:
         threshold = result.thresholds.get(name)
-        status = "" if threshold is None else ("pass" if o[name] >= threshold else "**FAIL**")
+        status = "" if threshold is None else ("pass" if (o[name] or 0) >= threshold else "**FAIL**")
         lines.append(f"| {name} | {_fmt(o[name])} | {_fmt(threshold)} | {status} |")
     lines += ["", "## By kind", "", "| kind | n | " + " | ".join(_HEADLINE[:9]) + " |",
               "|---|---|" + "---|" * 9]

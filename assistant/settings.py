@@ -24,7 +24,7 @@ class Settings:
     chunk_size: int = 700
     chunk_overlap: int = 150
     top_k: int = 4
-    min_evidence: float = 0.42
+    min_evidence: float = 0.17
     max_question_chars: int = 1000
     max_answer_sentences: int = 3
     llm: str = "extractive"
