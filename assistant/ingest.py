@@ -14,6 +14,8 @@ from .embeddings import MODEL_NAME, MiniLMEmbeddings
 from .models import Chunk, SourceDocument
 from .store import Store
 
+ENCODE_GROUP = 256
+
 
 @dataclass(kw_only=True)
 class IngestReport:
@@ -33,7 +35,8 @@ class IngestReport:
                 f"{len(self.errors)} failed; {self.chunks} chunks ({self.embedded} embedded) in {self.seconds:.1f}s")
 
 
-def ingest(paths: list[Path], *, store: Store, embeddings: MiniLMEmbeddings, progress: bool = False) -> IngestReport:
+def ingest(paths: list[Path], *, store: Store, embeddings: MiniLMEmbeddings,
+           progress: bool = False) -> IngestReport:
     """Ingest every supported file under `paths`; a bad file is reported and the others still go in."""
     began, report = time.perf_counter(), IngestReport()
     files, errors = discover(paths)
@@ -52,9 +55,10 @@ def ingest(paths: list[Path], *, store: Store, embeddings: MiniLMEmbeddings, pro
             report.unchanged.append(doc.doc_id)
         else:
             todo.append((doc, chunks))
+    have = store.existing_ids([c.chunk_id for _, chunks in todo for c in chunks])
     bar = _progress_bar(sum(len(c) for _, c in todo), enabled=progress)
-    for doc, chunks in todo:
-        _write_document(store, embeddings, doc, chunks, report, bar)
+    for group in _groups(todo, have):
+        _write_group(store, embeddings, group, have, report, bar)
     bar.close()
     report.chunks = sum(len(c) for _, c in plans)
     report.seconds = time.perf_counter() - began
@@ -69,29 +73,51 @@ def _unchanged(store: Store, doc: SourceDocument, chunks: list[Chunk]) -> bool:
         and len(store.existing_ids(ids)) == len(ids)
 
 
-def _write_document(store: Store, embeddings: MiniLMEmbeddings, doc: SourceDocument, chunks: list[Chunk],
-                    report: IngestReport, bar) -> None:
-    """Embed only new chunks, upsert, drop the document's old chunks, then record it in the manifest."""
-    previous = store.manifest.documents.get(doc.doc_id)
-    old_ids = set(previous["chunk_ids"]) if previous else set()
-    have = store.existing_ids([c.chunk_id for c in chunks])
-    fresh = [c for c in chunks if c.chunk_id not in have]
-    bar.update(len(chunks) - len(fresh))
+def _groups(todo: list[tuple[SourceDocument, list[Chunk]]], have: set[str]):
+    """Documents in groups of about ENCODE_GROUP new chunks, so encoding runs in full batches."""
+    group, size = [], 0
+    for doc, chunks in todo:
+        group.append((doc, chunks))
+        size += sum(c.chunk_id not in have for c in chunks)
+        if size >= ENCODE_GROUP:
+            yield group
+            group, size = [], 0
+    if group:
+        yield group
+
+
+def _write_group(store: Store, embeddings: MiniLMEmbeddings, group: list, have: set[str], report: IngestReport,
+                 bar) -> None:
+    """Embed and store the group's new chunks in one pass each, then record each document."""
+    fresh = [c for _, chunks in group for c in chunks if c.chunk_id not in have]
+    bar.update(sum(len(chunks) for _, chunks in group) - len(fresh))
     try:
         vectors = embeddings.encode([c.text for c in fresh], progress=bar.update)
-        store.upsert(fresh, vectors)
-    except Exception as exc:  # leave the stored document exactly as it was
-        store.delete([c.chunk_id for c in fresh if c.chunk_id not in old_ids])
-        report.errors.append(f"{doc.source}: could not store chunks ({exc}); previous version kept")
+    except Exception as exc:  # nothing written yet: every document keeps its previous version
+        report.errors += [f"{doc.source}: could not embed chunks ({exc}); previous version kept" for doc, _ in group]
         return
+    old_ids = {i for doc, _ in group for i in store.manifest.documents.get(doc.doc_id, {}).get("chunk_ids", [])}
+    try:
+        store.upsert(fresh, vectors)
+    except Exception as exc:  # remove what this write added: every document keeps its previous version
+        store.delete([c.chunk_id for c in fresh if c.chunk_id not in old_ids])
+        report.errors += [f"{doc.source}: could not store chunks ({exc}); previous version kept" for doc, _ in group]
+        return
+    for doc, chunks in group:
+        _record_document(store, doc, chunks, report)
+    report.embedded += len(fresh)
+
+
+def _record_document(store: Store, doc: SourceDocument, chunks: list[Chunk], report: IngestReport) -> None:
+    """With the new chunks stored: drop the document's old chunks, then record it in the manifest."""
+    previous = store.manifest.documents.get(doc.doc_id)
     keep = {c.chunk_id for c in chunks}
-    store.delete(sorted(old_ids - keep))
+    store.delete(sorted(set(previous["chunk_ids"] if previous else ()) - keep))
     store.manifest.documents[doc.doc_id] = _entry(doc, chunks)
     store.manifest.config = {"chunk_size": store.settings.chunk_size,
                              "chunk_overlap": store.settings.chunk_overlap, "embedding": MODEL_NAME}
     store.commit()
     (report.updated if previous else report.added).append(doc.doc_id)
-    report.embedded += len(fresh)
 
 
 def _entry(doc: SourceDocument, chunks: list[Chunk]) -> dict:
