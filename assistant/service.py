@@ -1,0 +1,101 @@
+"""What the web chat and its API endpoints do, without Gradio: ask, list, upload, remove, export."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+
+from .chain import Assistant
+from .documents import SUPPORTED_SUFFIXES, DocumentError, load
+from .ingest import ingest, remove_document
+from .models import Answer
+from .render import conversation_markdown
+
+
+class ChatService:
+    """What the UI and the API endpoints call; one per app, sharing the assistant's model and store."""
+
+    def __init__(self, *, assistant: Assistant) -> None:
+        self.assistant = assistant
+        self.write_lock = threading.Lock()
+        self.export_dir = Path(tempfile.mkdtemp(prefix="assistant-export-"))
+
+    def ask(self, message: str, answers: list[Answer], k: int) -> Answer:
+        """Answer a chat message, resolving follow-ups against the earlier search queries."""
+        history = [a.search_query or a.question for a in answers]
+        return self.assistant.ask(message, history=history, k=int(k))
+
+    def documents(self) -> list[dict]:
+        """The stored documents, newest manifest first."""
+        self.assistant.store.reload_manifest()
+        docs = self.assistant.store.manifest.documents
+        return [{"doc_id": d, "title": e["title"], "source": e["source"], "chunks": len(e["chunk_ids"]),
+                 "ingested_at": e["ingested_at"]} for d, e in sorted(docs.items())]
+
+    def add_files(self, paths: list[Path], progress=None) -> tuple[list[str], list[str]]:
+        """Validate uploads, copy the good ones into the uploads folder and ingest them."""
+        limit = self.assistant.settings.max_upload_mb
+        done, errors = [], []
+        for i, path in enumerate(paths):
+            if progress:
+                progress((i, len(paths)), desc=f"Ingesting {path.name}")
+            name = _original_name(path)
+            try:
+                _check_upload(path, name, limit)
+                done.append(self._ingest_one(path, name))
+            except DocumentError as exc:
+                errors.append(str(exc))
+        return done, errors
+
+    def _ingest_one(self, path: Path, name: str) -> str:
+        """Copy one validated upload into place and ingest it; the copy is undone if ingest fails."""
+        target = self.assistant.settings.uploads_dir / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with self.write_lock:
+            backup = target.read_bytes() if target.exists() else None
+            shutil.copyfile(path, target)
+            report = ingest([target], store=self.assistant.store, embeddings=self.assistant.embeddings)
+            if report.errors:
+                target.write_bytes(backup) if backup is not None else target.unlink()
+                raise DocumentError(report.errors[0])
+        verb = "added" if report.added else "updated" if report.updated else "unchanged"
+        return f"{name}: {verb} ({report.chunks} chunks)"
+
+    def remove(self, doc_id: str) -> str:
+        """Remove a document and, for uploads, its file."""
+        with self.write_lock:
+            entry = self.assistant.store.manifest.documents.get(doc_id)
+            removed = remove_document(self.assistant.store, doc_id)
+        upload = self.assistant.settings.uploads_dir / Path(entry["source"]).name if entry else None
+        if upload and upload.is_file() and str(upload.resolve()) == entry["source"]:
+            upload.unlink()
+        return f"removed {doc_id} ({removed} chunks)"
+
+    def export(self, answers: list[Answer]) -> str | None:
+        """Write the conversation as Markdown and return the file for download."""
+        if not answers:
+            return None
+        path = Path(tempfile.mkdtemp(dir=self.export_dir)) / "conversation.md"
+        path.write_text(conversation_markdown(answers), encoding="utf-8")
+        return str(path)
+
+
+def _original_name(path: Path) -> str:
+    """The uploaded file's own name (Gradio keeps it as the temp file's name), made safe."""
+    name = Path(path).name.replace("/", "_").replace("\\", "_").lstrip(".")
+    return name or "upload.txt"
+
+
+def _check_upload(path: Path, name: str, limit_mb: float) -> None:
+    """Reject unsupported, oversized, binary, non-UTF-8 and empty uploads before anything is stored."""
+    if Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
+        raise DocumentError(f"{name}: unsupported file type; upload {', '.join(SUPPORTED_SUFFIXES)} files")
+    size = path.stat().st_size
+    if size > limit_mb * 1024 * 1024:
+        raise DocumentError(f"{name}: {size / 1048576:.1f} MB is over the {limit_mb:g} MB upload limit")
+    try:
+        load(path)
+    except DocumentError as exc:
+        raise DocumentError(str(exc).replace(str(path), name)) from None
