@@ -148,3 +148,33 @@ def test_upload_then_hostile_text_renders_as_literal_text(page, tmp_path):
 def test_page_loads_with_the_network_cut(page):
     page.wait_for_timeout(500)
     assert page.outside == [], f"requests left loopback: {page.outside}"
+
+
+def test_copy_and_export_the_conversation(page):
+    _ask(page, "What could Russia have done to help Kyrgyzstan?")
+    copy = page.locator(".copy-btn").last
+    assert "Sources:" in copy.get_attribute("data-copy")
+    copy.click()
+    page.wait_for_function("document.querySelector('.copy-btn').textContent === 'Copied'")
+    with page.expect_download() as download:
+        page.click("#export")
+    text = Path(download.value.path()).read_text(encoding="utf-8")
+    assert text.startswith("# Conversation with the analysis assistant")
+    assert "## 1. What could Russia have done to help Kyrgyzstan?" in text and "[1]" in text
+
+
+def test_remove_a_document_after_confirming(page, tmp_path):
+    doc = tmp_path / "short-lived.txt"
+    doc.write_text("The short-lived note says Mongolia built a railway to the coast of nowhere.")
+    page.get_by_role("tab", name="Corpus").click()
+    page.set_input_files("#upload input[type=file]", str(doc))
+    page.click("#add-docs")
+    page.wait_for_selector("#corpus-status .status.ok", timeout=60000)
+    page.click("#remove-choice input")
+    page.get_by_role("option", name="Short-lived").click()
+    page.click("#remove")
+    page.wait_for_selector("#confirm-remove", state="visible")
+    assert "and all its chunks?" in page.inner_text("body")
+    page.click("#confirm-remove")
+    page.wait_for_function("document.querySelector('#corpus-status').innerText.includes('removed short-lived')")
+    assert "Short-lived" not in page.inner_text("#corpus-table")
