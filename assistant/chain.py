@@ -9,8 +9,9 @@ from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrou
 
 from .answer import Draft, ExtractiveAnswerer
 from .citations import verify
-from .conversation import rewrite_query
+from .conversation import rewrite_query, rewrite_with_model
 from .embeddings import MiniLMEmbeddings
+from .generate import build_llm_answerer
 from .ingest import IngestReport, ingest
 from .models import Answer
 from .retrieval import HybridRetriever
@@ -78,11 +79,19 @@ class Assistant:
         question = check_question(question, max_chars=self.settings.max_question_chars)
         began = time.perf_counter()
         self.ensure_corpus()
-        search_query = rewrite_query(question, [h for h in history or [] if h.strip()])
-        state = {"question": question, "search_query": search_query, "k": k or self.settings.top_k}
+        state = {"question": question, "search_query": self.search_query(question, history),
+                 "k": k or self.settings.top_k}
         answer = self.chain.invoke(state)
         answer.timings_ms["total"] = (time.perf_counter() - began) * 1000
         return answer
+
+    def search_query(self, question: str, history: list[str] | None) -> str:
+        """The follow-up resolved against earlier questions: by the LLM when one is configured, else by rule."""
+        previous = [h for h in history or [] if h.strip()]
+        chat_model = getattr(self.answerer, "chat_model", None)
+        if chat_model is not None:
+            return rewrite_with_model(chat_model, question, previous)
+        return rewrite_query(question, previous)
 
     def ensure_corpus(self) -> IngestReport | None:
         """Ingest the default knowledge folder into an empty store, so a fresh install just works."""
@@ -92,14 +101,16 @@ class Assistant:
 
 
 def build_assistant(settings: Settings, *, embeddings: MiniLMEmbeddings | None = None,
-                    answerer: Runnable | None = None) -> Assistant:
-    """Load the model, open the store and wire the chain."""
+                    answerer: Runnable | None = None, fallback: bool = True) -> Assistant:
+    """Load the model, open the store and wire the chain (LLM answerers fall back to extractive if asked)."""
     embeddings = embeddings or MiniLMEmbeddings()
     store = Store(settings=settings)
     retriever = HybridRetriever(store=store, embeddings=embeddings, k=settings.top_k)
-    answerer = answerer or ExtractiveAnswerer(embeddings=embeddings, idf=retriever.idf,
-                                              min_evidence=settings.min_evidence,
-                                              max_sentences=settings.max_answer_sentences)
+    if answerer is None:
+        extractive = ExtractiveAnswerer(embeddings=embeddings, idf=retriever.idf,
+                                        min_evidence=settings.min_evidence, max_sentences=settings.max_answer_sentences)
+        uses_llm = settings.llm.strip() not in ("", "extractive")
+        answerer = build_llm_answerer(settings, fallback=extractive if fallback else None) if uses_llm else extractive
     chain = build_chain(retriever=retriever, answerer=answerer, strict=settings.strict)
     return Assistant(settings=settings, embeddings=embeddings, store=store, retriever=retriever,
                      answerer=answerer, chain=chain)

@@ -69,27 +69,55 @@ def ingest_cmd(ctx, paths, chunk_size, chunk_overlap, progress) -> None:
 @cli.command("ask")
 @click.argument("question")
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
+@click.option("--stream", is_flag=True, help="Print the LLM's tokens as they arrive, then the verified answer.")
 @click.option("-k", "--top-k", type=int, help="Passages to retrieve [ASSISTANT_TOP_K].")
+@click.option("--llm", help="Answerer: extractive | openai:MODEL | ollama:MODEL | llamacpp:FILE [ASSISTANT_LLM].")
+@click.option("--strict/--no-strict", default=None, help="Drop unverified LLM sentences [ASSISTANT_STRICT].")
 @click.pass_context
-def ask_cmd(ctx, question, as_json, top_k) -> None:
+def ask_cmd(ctx, question, as_json, stream, top_k, llm, strict) -> None:
     """Answer QUESTION from the sources, citing numbered passages."""
     from .chain import QuestionError, build_assistant, check_question
 
-    settings = _settings(ctx, top_k=top_k)
+    settings = _settings(ctx, top_k=top_k, llm=llm, strict=strict)
+    if as_json and stream:
+        raise click.UsageError("--json prints one object at the end: use it without --stream")
     try:
         check_question(question, max_chars=settings.max_question_chars)
     except QuestionError as exc:
         _fail(str(exc), code=2)
-    answer = build_assistant(settings).ask(question)
+    assistant = build_assistant(settings, fallback=False)
+    answer = _stream_to_terminal(assistant, question) if stream else assistant.ask(question)
     click.echo(json.dumps(answer.to_json(), ensure_ascii=False) if as_json else render(answer))
+
+
+def _stream_to_terminal(assistant, question: str):
+    """Echo tokens as they arrive; return the verified Answer (printed in full afterwards)."""
+    from .generate import stream_answer
+
+    streamed = False
+    for item in stream_answer(assistant, question):
+        if isinstance(item, str):
+            click.echo(item, nl=False)
+            streamed = True
+        else:
+            if streamed:
+                click.echo("\n\nVerified answer:")
+            return item
+    raise RuntimeError("the stream ended without an answer")
 
 
 def render(answer) -> str:
     """The answer and its numbered sources, wrapped for a terminal."""
     width = 100
     lines = [textwrap.fill(answer.text, width)]
+    if answer.notice:
+        lines.append(f"({answer.notice})")
     if answer.refused:
         return "\n".join(lines)
+    unverified = [s.text for s in answer.sentences if not s.supported]
+    if unverified:
+        lines.append(f"({len(unverified)} of {len(answer.sentences)} sentences are not supported by the passages "
+                     "they cite: " + " | ".join(unverified) + ")")
     lines += ["", "Sources:"]
     for c in answer.citations:
         lines.append(f"[{c.id}] {c.title} — {c.source}, paragraph {c.paragraph}, characters {c.start}–{c.end}")
@@ -129,6 +157,45 @@ def remove_cmd(ctx, doc_id) -> None:
     click.echo(f"removed {doc_id}: {removed} chunks")
 
 
+@cli.command("doctor")
+@click.option("--llm", help="Backend to check instead of ASSISTANT_LLM.")
+@click.pass_context
+def doctor_cmd(ctx, llm) -> None:
+    """Check the embedding model, the store and the configured LLM backend."""
+    from .embeddings import MiniLMEmbeddings, default_model_files
+    from .llm import check_backend
+    from .store import Store
+
+    settings = _settings(ctx, llm=llm)
+    checks = [("embedding model", lambda: f"{default_model_files()[0].parent.name}: "
+               f"{len(MiniLMEmbeddings().embed_query('ok'))} dims"),
+              ("store", lambda: _store_line(Store(settings=settings))),
+              ("answerer", lambda: _backend_line(check_backend(settings)))]
+    failed = 0
+    for name, check in checks:
+        try:
+            click.echo(f"ok    {name}: {check()}")
+        except Exception as exc:  # doctor reports every failure as one line and goes on
+            failed += 1
+            click.echo(f"FAIL  {name}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+    sys.exit(1 if failed else 0)
+
+
+def _store_line(store) -> str:
+    """Where the store is and what it holds."""
+    s = store.settings
+    where = f"Chroma server {s.chroma_host}:{s.chroma_port}" if s.chroma_host else str(s.chroma_dir)
+    return f"{where}, collection {s.collection!r}: {len(store.manifest.documents)} documents, {store.count()} chunks"
+
+
+def _backend_line(result: tuple[bool, str]) -> str:
+    """check_backend's verdict, raising on failure so doctor marks it."""
+    ok, message = result
+    if not ok:
+        raise RuntimeError(message)
+    return message
+
+
 @cli.command("serve")
 @click.option("--host", help="Interface to bind [ASSISTANT_HOST] (default 127.0.0.1).")
 @click.option("--port", type=int, help="Port [ASSISTANT_PORT] (default 7860).")
@@ -136,13 +203,14 @@ def remove_cmd(ctx, doc_id) -> None:
               help="Require basic auth with ASSISTANT_AUTH_USER / ASSISTANT_AUTH_PASSWORD (default: when both set).")
 @click.option("--max-upload-mb", type=float, help="Largest upload accepted [ASSISTANT_MAX_UPLOAD_MB] (default 5).")
 @click.option("--concurrency", type=int, help="Questions answered at once [ASSISTANT_CONCURRENCY] (default 2).")
+@click.option("--llm", help="Answerer: extractive | openai:MODEL | ollama:MODEL | llamacpp:FILE [ASSISTANT_LLM].")
 @click.pass_context
-def serve_cmd(ctx, host, port, auth, max_upload_mb, concurrency) -> None:
+def serve_cmd(ctx, host, port, auth, max_upload_mb, concurrency, llm) -> None:
     """Start the web chat (loopback by default; no share link, no analytics)."""
     from .chain import build_assistant
     from .ui import launch
 
-    settings = _settings(ctx, host=host, port=port, max_upload_mb=max_upload_mb, concurrency=concurrency)
+    settings = _settings(ctx, host=host, port=port, max_upload_mb=max_upload_mb, concurrency=concurrency, llm=llm)
     if auth and not (settings.auth_user and settings.auth_password):
         _fail("--auth needs ASSISTANT_AUTH_USER and ASSISTANT_AUTH_PASSWORD in the environment", code=2)
     if auth is False:
@@ -160,32 +228,47 @@ def serve_cmd(ctx, host, port, auth, max_upload_mb, concurrency) -> None:
 @click.argument("suite", required=False, type=click.Path(path_type=Path))
 @click.option("--json", "json_out", type=click.Path(path_type=Path), help="Write the full results as JSON here.")
 @click.option("-k", "--top-k", type=int, help="Passages to retrieve [ASSISTANT_TOP_K].")
+@click.option("--llm", help="Also run this LLM answerer and compare it with the extractive one side by side.")
 @click.pass_context
-def eval_cmd(ctx, suite, json_out, top_k) -> None:
+def eval_cmd(ctx, suite, json_out, top_k, llm) -> None:
     """Run an evaluation suite through the real chain; exit 1 when a metric misses its threshold."""
     from .chain import build_assistant
-    from .evaluate import DEFAULT_SUITE, SuiteError, load_suite, run_suite, write_reports
+    from .evaluate import DEFAULT_SUITE, SuiteError, load_suite, run_suite, write_comparison, write_reports
 
     settings = _settings(ctx, top_k=top_k)
     try:
         suite_obj = load_suite(suite or DEFAULT_SUITE)
     except SuiteError as exc:
         _fail(str(exc), code=2)
-    result = run_suite(suite_obj, build_assistant(settings))
-    paths = write_reports(result, json_out, default_dir=suite_obj.path.parent / "results")
-    click.echo(result.summary())
-    click.echo(f"report: {paths['markdown']}" + (f"  json: {paths['json']}" if "json" in paths else ""))
-    for failure in result.failures:
+    base = build_assistant(settings.with_overrides(llm="extractive"))
+    results = [run_suite(suite_obj, base)]
+    if llm:
+        other = build_assistant(settings.with_overrides(llm=llm), embeddings=base.embeddings, fallback=False)
+        results.append(run_suite(suite_obj, other))
+    default_dir = suite_obj.path.parent / "results"
+    for result, suffix in zip(results, ("", "-llm"), strict=False):
+        paths = write_reports(result, json_out, default_dir=default_dir, suffix=suffix)
+        click.echo(result.summary())
+        click.echo(f"report: {paths['markdown']}  json: {paths['json']}")
+    if llm:
+        click.echo(f"comparison: {write_comparison(results, json_out, default_dir=default_dir)}")
+    failures = [f"{r.answerer}: {f}" for r in results[-1:] for f in r.failures]
+    for failure in failures:
         click.echo(f"below threshold: {failure}", err=True)
-    sys.exit(1 if result.failures else 0)
+    sys.exit(1 if failures else 0)
 
 
 def main() -> None:
     """Console-script entry point: known failures become one-line errors, not stack traces."""
     from .embeddings import EmbeddingModelMissing
+    from .llm import LLMConfigError, LLMUnavailable
     from .store import StoreError
 
     try:
         cli()
+    except LLMConfigError as exc:
+        _fail(str(exc), code=2)
+    except LLMUnavailable as exc:
+        _fail(f"LLM backend unavailable: {exc}")
     except (StoreError, EmbeddingModelMissing) as exc:
         _fail(str(exc))

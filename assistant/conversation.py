@@ -37,3 +37,18 @@ def rewrite_query(question: str, previous: list[str]) -> str:
     carried = [t for t in words(last) if t not in STOPWORDS and t not in words(question)]
     context = " ".join(dict.fromkeys(carried))
     return f"{question.rstrip()} ({context})" if context and terms(last) else question
+
+
+def rewrite_with_model(chat_model, question: str, previous: list[str]) -> str:
+    """Let the configured LLM rewrite a follow-up; any failure or odd reply falls back to the rule-based rewrite."""
+    if not previous or not is_follow_up(question):
+        return question
+    from .prompts import load_prompt
+
+    prompt = load_prompt("rewrite").format(history="\n".join(f"- {q}" for q in previous[-4:]), question=question)
+    try:
+        reply = chat_model.invoke(prompt).text.strip().strip('"').splitlines()
+    except Exception:  # an unreachable model must not break the chat: use the deterministic rewrite
+        return rewrite_query(question, previous)
+    query = reply[0].strip() if reply else ""
+    return query if 3 <= len(query) <= 4 * max(len(question), 80) else rewrite_query(question, previous)

@@ -157,14 +157,28 @@ def _answerer_name(assistant) -> str:
     return getattr(assistant.answerer, "name", None) or type(assistant.answerer).__name__
 
 
-def write_reports(result: SuiteResult, json_out: Path | None, *, default_dir: Path | None = None) -> dict[str, Path]:
-    """Write the Markdown report (next to the JSON when one is asked for)."""
+def write_reports(result: SuiteResult, json_out: Path | None, *, default_dir: Path | None = None,
+                  suffix: str = "") -> dict[str, Path]:
+    """Write the JSON results and the Markdown report next to them."""
     from .report import markdown_report
 
-    target = Path(json_out) if json_out else (default_dir or DEFAULT_SUITE.parent / "results") / "latest.json"
+    target = _target(json_out, default_dir, suffix)
     target.parent.mkdir(parents=True, exist_ok=True)
-    paths = {"markdown": target.with_suffix(".md")}
-    paths["markdown"].write_text(markdown_report(result), encoding="utf-8")
     target.write_text(json.dumps(asdict(result), indent=1, ensure_ascii=False), encoding="utf-8")
-    paths["json"] = target
-    return paths
+    target.with_suffix(".md").write_text(markdown_report(result), encoding="utf-8")
+    return {"json": target, "markdown": target.with_suffix(".md")}
+
+
+def write_comparison(results: list[SuiteResult], json_out: Path | None, *, default_dir: Path | None = None) -> Path:
+    """Write the side-by-side comparison of several answerers next to their reports."""
+    from .report import comparison_report
+
+    target = _target(json_out, default_dir, "-comparison").with_suffix(".md")
+    target.write_text(comparison_report(results), encoding="utf-8")
+    return target
+
+
+def _target(json_out: Path | None, default_dir: Path | None, suffix: str) -> Path:
+    """Where a run's JSON goes: --json OUT (suffixed for extra runs), else results/latest.json."""
+    base = Path(json_out) if json_out else (default_dir or DEFAULT_SUITE.parent / "results") / "latest.json"
+    return base.with_name(f"{base.stem}{suffix}{base.suffix or '.json'}")

@@ -100,6 +100,12 @@ def answer_html(answer: Answer, *, upto: int | None = None, final: bool = True) 
             f'{extra}</div>')
 
 
+def streaming_html(text: str) -> str:
+    """An LLM answer still being written: plain escaped text, marked as not yet verified."""
+    return (f'<div class="answer streaming"><div class="answer-text">{_e(text)}</div>'
+            '<div class="meta">writing… citations are checked when the answer is complete</div></div>')
+
+
 def plain_answer(answer: Answer) -> str:
     """The answer as plain text with its numbered sources, for the clipboard."""
     if answer.refused:

@@ -42,3 +42,26 @@ def markdown_report(result) -> str:
     lines += ["", "Metric definitions: see docs/evaluation.md. Answer-quality metrics are computed only for "
               "answered questions; refusals are counted in the outcome columns and the refusal scores.", ""]
     return "\n".join(lines)
+
+
+_COMPARED = ("recall@k", "mrr", "groundedness", "citation_precision", "citation_recall", "token_f1",
+             "refusal_precision", "refusal_recall", "refusal_accuracy", "latency_p50_ms", "latency_p95_ms")
+
+
+def comparison_report(results) -> str:
+    """Answerers side by side on the same suite, store and retrieval."""
+    head = "| metric | " + " | ".join(f"`{r.answerer}`" for r in results) + " |"
+    lines = [f"# Answerers compared: {results[0].suite}", "",
+             f"Same suite ({results[0].overall['questions']} questions), store and retrieval (k = {results[0].k}).",
+             "", head, "|---|" + "---|" * len(results)]
+    for name in _COMPARED:
+        lines.append(f"| {name} | " + " | ".join(_fmt(r.overall.get(name)) for r in results) + " |")
+    for outcome in ("answered", "refused (correct)", "refused (should answer)", "answered (should refuse)"):
+        lines.append(f"| n {outcome} | " + " | ".join(str(r.overall[f"n {outcome}"]) for r in results) + " |")
+    lines += ["", "## Per question", "", "| id | " + " | ".join(f"`{r.answerer}`" for r in results) + " |",
+              "|---|" + "---|" * len(results)]
+    for i, record in enumerate(results[0].records):
+        cells = [f"{r.records[i]['outcome']}, F1 {_fmt(r.records[i].get('token_f1'))}, grounded "
+                 f"{_fmt(r.records[i].get('groundedness'))}" for r in results]
+        lines.append(f"| {record['id']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"

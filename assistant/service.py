@@ -22,10 +22,12 @@ class ChatService:
         self.write_lock = threading.Lock()
         self.export_dir = Path(tempfile.mkdtemp(prefix="assistant-export-"))
 
-    def ask(self, message: str, answers: list[Answer], k: int) -> Answer:
-        """Answer a chat message, resolving follow-ups against the earlier search queries."""
+    def stream(self, message: str, answers: list[Answer], k: int):
+        """Like ask, but yields an LLM's tokens before the verified Answer (extractive: just the Answer)."""
+        from .generate import stream_answer
+
         history = [a.search_query or a.question for a in answers]
-        return self.assistant.ask(message, history=history, k=int(k))
+        yield from stream_answer(self.assistant, message, history=history, k=int(k))
 
     def documents(self) -> list[dict]:
         """The stored documents, newest manifest first."""

@@ -31,6 +31,7 @@ class Settings:
     llm_base_url: str = ""
     llm_api_key: str = ""
     llm_timeout: float = 60.0
+    llm_max_tokens: int = 512
     strict: bool = False
     chroma_host: str = ""
     chroma_port: int = 8000

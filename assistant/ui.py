@@ -11,7 +11,7 @@ from pathlib import Path
 from .chain import Assistant, QuestionError
 from .documents import SUPPORTED_SUFFIXES
 from .models import Answer
-from .render import answer_html, conversation_html
+from .render import answer_html, conversation_html, streaming_html
 from .service import ChatService
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -45,11 +45,14 @@ def documents_html(docs: list[dict]) -> str:
             f"<th>Ingested</th></tr></thead><tbody>{rows}</tbody></table>")
 
 
-def _render(answers: list[Answer], partial: Answer | None = None, upto: int | None = None) -> str:
-    """The conversation, optionally with an answer still streaming at the end."""
+def _render(answers: list[Answer], partial: Answer | None = None, upto: int | None = None,
+            writing: tuple[str, str] | None = None) -> str:
+    """The conversation, optionally ending with an answer still streaming (sentences, or raw LLM text)."""
     turns = [(a.question, answer_html(a)) for a in answers]
     if partial is not None:
         turns.append((partial.question, answer_html(partial, upto=upto, final=False)))
+    if writing is not None:
+        turns.append((writing[0], streaming_html(writing[1])))
     return conversation_html(turns)
 
 
@@ -104,17 +107,23 @@ def _chat_handler(gr, service: ChatService):
     """The streaming chat event: (message, answers, k) -> conversation, answers, box, export, examples."""
 
     def on_chat(message: str, state: list[Answer], passages: int) -> Iterator[tuple]:
-        """Stream one answer into the conversation, sentence by sentence."""
+        """Stream one answer into the conversation: LLM tokens as they come, then verified sentences."""
         if not (message or "").strip():
             yield _render(state), state, message, gr.skip(), gr.skip()
             return
+        written, answer = "", None
         try:
-            answer = service.ask(message, state, passages)
+            for item in service.stream(message, state, passages):
+                if isinstance(item, str):
+                    written += item
+                    yield _render(state, writing=(message, written)), state, "", gr.skip(), gr.Row(visible=False)
+                else:
+                    answer = item
         except QuestionError as exc:
             yield _render(state) + _status(f"Cannot ask that: {exc}", ok=False), state, message, gr.skip(), \
                 gr.skip()
             return
-        for upto in range(1, len(answer.sentences)):
+        for upto in range(1, len(answer.sentences) if not written else 0):
             yield _render(state, answer, upto), state, "", gr.skip(), gr.Row(visible=False)
         state = state + [answer]
         yield _render(state), state, "", gr.DownloadButton(value=service.export(state), visible=True), \

@@ -69,7 +69,7 @@ def test_eval_cli_writes_reports_and_exits_1_under_a_threshold(settings, tmp_pat
     result = subprocess.run([sys.executable, "-m", "assistant", "eval", str(suite_dir), "--json", str(out)],
                             capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 1
-    assert "below threshold: token_f1" in result.stderr and "groundedness" not in result.stderr
+    assert "below threshold: extractive: token_f1" in result.stderr and "groundedness" not in result.stderr
     data = json.loads(out.read_text())
     assert len(data["records"]) >= 40 and data["overall"]["questions"] == len(data["records"])
     report = out.with_suffix(".md").read_text()
