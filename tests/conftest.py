@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -43,3 +45,26 @@ def essay_assistant(tmp_path_factory, embeddings):
     assistant = build_assistant(settings, embeddings=embeddings)
     assistant.ensure_corpus()
     return assistant
+
+
+def free_port() -> int:
+    """A loopback port that is free right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def served_essay(data_dir: Path, embeddings: MiniLMEmbeddings, **overrides):
+    """A real web chat server over the essay on a free loopback port; yields (assistant, url)."""
+    from assistant.ui import launch
+
+    settings = Settings.from_env(env={}, data_dir=data_dir, knowledge_dir=PROJECT_ROOT / "knowledge",
+                                 port=free_port(), **overrides)
+    assistant = build_assistant(settings, embeddings=embeddings)
+    assistant.ensure_corpus()
+    app, url = launch(assistant, block=False)
+    try:
+        yield assistant, url
+    finally:
+        app.close()

@@ -1,15 +1,14 @@
 """End to end in a real browser: Debian's chromium driven by Playwright against a real server."""
 
 import shutil
-import socket
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
-from assistant.chain import build_assistant
-from assistant.settings import PROJECT_ROOT, Settings
-from assistant.ui import launch
+from assistant.settings import PROJECT_ROOT
+
+from .conftest import served_essay
 
 pytestmark = pytest.mark.browser
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -22,12 +21,6 @@ The hostile report says <script>window.__xss = 1</script> the Zanzibar archipela
 It also says ![tracker](http://evil.invalid/pixel.png) and <img src=x onerror="window.__xss = 2"> about cloves.
 Finally [click me](javascript:window.__xss=3) is a link trick in the Zanzibar clove report.
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -43,13 +36,8 @@ def browser():
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, embeddings):
-    settings = Settings.from_env(env={}, data_dir=tmp_path_factory.mktemp("browser") / "data",
-                                 knowledge_dir=PROJECT_ROOT / "knowledge", port=_free_port())
-    assistant = build_assistant(settings, embeddings=embeddings)
-    assistant.ensure_corpus()
-    app, url = launch(assistant, block=False)
-    yield url
-    app.close()
+    with served_essay(tmp_path_factory.mktemp("browser") / "data", embeddings) as (_, url):
+        yield url
 
 
 @pytest.fixture

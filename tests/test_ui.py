@@ -1,7 +1,5 @@
 """The web chat served for real on loopback and driven through gradio_client."""
 
-import socket
-
 import pytest
 from gradio_client import Client, handle_file
 
@@ -10,6 +8,8 @@ from assistant.render import answer_html, conversation_markdown
 from assistant.settings import PROJECT_ROOT, Settings
 from assistant.ui import create_app, launch
 
+from .conftest import free_port, served_essay
+
 UPLOAD = """# Tajik water diplomacy
 
 Tajikistan and Uzbekistan signed a water-sharing accord for the Vakhsh river in 2024.
@@ -17,23 +17,12 @@ The accord created a joint commission that meets twice a year in Dushanbe.
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, embeddings):
-    settings = Settings.from_env(env={}, data_dir=tmp_path_factory.mktemp("ui") / "data",
-                                 knowledge_dir=PROJECT_ROOT / "knowledge", port=free_port())
-    assistant = build_assistant(settings, embeddings=embeddings)
-    assistant.ensure_corpus()
-    app, url = launch(assistant, block=False)
-    client = Client(url, verbose=False)
-    yield assistant, url, client
-    client.close()
-    app.close()
+    with served_essay(tmp_path_factory.mktemp("ui") / "data", embeddings) as (assistant, url):
+        client = Client(url, verbose=False)
+        yield assistant, url, client
+        client.close()
 
 
 def test_create_app_builds_without_a_server(essay_assistant):
