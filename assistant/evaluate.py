@@ -97,7 +97,7 @@ def score_question(q: Question, answer) -> dict:
     record = {"id": q.id, "kind": q.kind, "question": q.question, "answerable": q.answerable,
               "refused": answer.refused, "answer": answer.text, "evidence_score": round(answer.evidence_score, 4),
               "latency_ms": round(answer.timings_ms.get("total", 0.0), 2),
-              "outcome": _outcome(q.answerable, answer.refused)}
+              "outcome": _outcome(q.answerable, answer.refused), "notice": answer.notice}
     if q.answerable:
         record["recall@k"] = metrics.recall_at_k(retrieved, list(q.evidence))
         record["mrr"] = metrics.reciprocal_rank(retrieved, list(q.evidence))
