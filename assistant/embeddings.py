@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
@@ -58,6 +59,7 @@ class MiniLMEmbeddings(Embeddings):
         self.batch_size = batch_size
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
+        self._cache_lock = threading.Lock()
 
     def encode(self, texts: list[str], *, progress: Callable[[int], None] | None = None) -> np.ndarray:
         """Embed texts in length-sorted batches (less padding), returned in input order."""
@@ -82,16 +84,19 @@ class MiniLMEmbeddings(Embeddings):
         return pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
 
     def encode_cached(self, texts: list[str]) -> np.ndarray:
-        """Embed short texts (queries, answer sentences) through a bounded LRU cache."""
-        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        """Embed short texts (queries, answer sentences) through a bounded, thread-safe LRU cache."""
+        with self._cache_lock:
+            known = {t: self._cache[t] for t in texts if t in self._cache}
+        missing = list(dict.fromkeys(t for t in texts if t not in known))
         if missing:
-            for text, vector in zip(missing, self.encode(missing), strict=True):
-                self._cache[text] = vector
-        for text in texts:
-            self._cache.move_to_end(text)
-        while len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
-        return np.stack([self._cache[t] for t in texts]) if texts else np.zeros((0, 384), np.float32)
+            known |= dict(zip(missing, self.encode(missing), strict=True))
+        with self._cache_lock:
+            for text in texts:
+                self._cache[text] = known[text]
+                self._cache.move_to_end(text)
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return np.stack([known[t] for t in texts]) if texts else np.zeros((0, 384), np.float32)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """LangChain hook: bulk document embedding."""

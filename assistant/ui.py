@@ -235,7 +235,7 @@ def launch(assistant: Assistant, *, block: bool = True):
     app.queue(default_concurrency_limit=settings.concurrency)
     auth = (settings.auth_user, settings.auth_password) if settings.auth_user else None
     _, url, _ = app.launch(server_name=settings.host, server_port=settings.port, share=False, auth=auth,
-                           prevent_thread_lock=not block, quiet=not block, footer_links=["api"],
+                           prevent_thread_lock=not block, quiet=True, footer_links=["api"],
                            max_file_size=int(settings.max_upload_mb * 1024 * 1024), theme=theme(),
                            css=_asset("chat.css"))
     return app, url
