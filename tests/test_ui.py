@@ -125,3 +125,15 @@ def test_basic_auth_keeps_strangers_out(tmp_path, embeddings):
         client.close()
     finally:
         app.close()
+
+
+def test_concurrent_questions_all_get_their_own_answers(server):
+    _, _, client = server
+    questions = ["How did Russia respond to the crisis in Belarus?",
+                 "Why was Moscow unprepared for the fighting in Nagorno-Karabakh?",
+                 "What could Russia have done to help Kyrgyzstan?",
+                 "How do I reverse a linked list in Python?"]
+    jobs = [client.submit(message=q, api_name="/chat") for q in questions]
+    results = [job.result(timeout=120) for job in jobs]
+    assert [r["question"] for r in results] == questions
+    assert [r["refused"] for r in results] == [False, False, False, True]
