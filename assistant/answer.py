@@ -46,16 +46,17 @@ class Candidate:
 
 
 def candidate_sentences(passages: list[Passage]) -> list[Candidate]:
-    """Sentences of the passages, each attributed to the best-ranked passage containing it."""
+    """Sentences of the passages, each attributed to the best-ranked passage containing it; a sentence
+    repeated in overlapping chunks or in copies of a document is kept once."""
     seen, out = set(), []
     for number, passage in enumerate(passages, start=1):
         chunk = passage.chunk
         for s, e in sentence_spans(chunk.text):
-            key = (chunk.doc_id, chunk.start + s)
-            if key not in seen:
-                seen.add(key)
-                out.append(Candidate(text=collapse(chunk.text[s:e]), doc_id=chunk.doc_id,
-                                     start=chunk.start + s, end=chunk.start + e, passage=number))
+            text = collapse(chunk.text[s:e])
+            if text.lower() not in seen:
+                seen.add(text.lower())
+                out.append(Candidate(text=text, doc_id=chunk.doc_id, start=chunk.start + s, end=chunk.start + e,
+                                     passage=number))
     return out
 
 

@@ -84,13 +84,25 @@ class HybridRetriever(BaseRetriever):
                 entry = fused.setdefault(chunk.chunk_id, {"chunk": chunk, "rrf": 0.0})
                 entry["rrf"] += 1.0 / (RRF_K + rank)
                 entry[name] = score
-        best = sorted(fused.values(), key=lambda e: (-e["rrf"], e["chunk"].doc_id, e["chunk"].start))[:k]
+        ranked = sorted(fused.values(), key=lambda e: (-e["rrf"], e["chunk"].doc_id, e["chunk"].start))
+        best = _distinct_texts(ranked)[:k]
         return [Passage(chunk=e["chunk"], score=e["rrf"], rank=r, dense_score=e.get("dense"),
                         lexical_score=e.get("lexical")) for r, e in enumerate(best, start=1)]
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
         """LangChain hook: passages as Documents."""
         return [passage_to_document(p) for p in self.passages(query)]
+
+
+def _distinct_texts(ranked: list[dict]) -> list[dict]:
+    """Keep the best-ranked of chunks with identical text (copies of one document), in rank order."""
+    seen, out = set(), []
+    for entry in ranked:
+        text = " ".join(entry["chunk"].text.split())
+        if text not in seen:
+            seen.add(text)
+            out.append(entry)
+    return out
 
 
 def passage_to_document(passage: Passage) -> Document:

@@ -66,3 +66,19 @@ def test_verify_drops_out_of_range_markers_and_renumbers(essay_assistant):
     nothing = verify(Draft(question="q", text="Unsupported claim [9].", refused=False, passages=passages,
                            answerer="test"))
     assert nothing.refused and nothing.citations == []
+
+
+def test_a_copied_document_does_not_duplicate_passages_or_sentences(settings, embeddings):
+    from assistant.chain import build_assistant
+
+    copy = settings.knowledge_dir / "copy-of-essay.txt"
+    copy.write_text((settings.knowledge_dir / "russia-crisis-responses.txt").read_text())
+    assistant = build_assistant(settings, embeddings=embeddings)
+    assistant.ensure_corpus()
+    assert len(assistant.store.manifest.documents) == 2
+    answer = assistant.ask("What could Russia have done to help Kyrgyzstan?")
+    texts = [p.chunk.text for p in answer.passages]
+    assert len(texts) == len(set(texts)) == assistant.settings.top_k
+    sentences = [s.text for s in answer.sentences]
+    assert len(sentences) == len(set(sentences))
+    assert len({c.text for c in answer.citations}) == len(answer.citations)
