@@ -75,10 +75,11 @@ def document_id(path: Path, *, root: Path | None = None) -> str:
 
 
 def _display_path(path: Path, root: Path | None) -> str:
-    """Path shown to users: relative to the knowledge root's parent when possible."""
+    """Path shown to users: relative to the knowledge root's parent, else to the working directory."""
     resolved = path.resolve()
-    if root is not None and resolved.is_relative_to(root.resolve().parent):
-        return str(resolved.relative_to(root.resolve().parent))
+    for base in ([root.resolve().parent] if root is not None else []) + [Path.cwd().resolve()]:
+        if resolved.is_relative_to(base):
+            return str(resolved.relative_to(base))
     return str(resolved)
 
 

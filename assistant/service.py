@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 
 from .chain import Assistant
-from .documents import SUPPORTED_SUFFIXES, DocumentError, load
+from .documents import SUPPORTED_SUFFIXES, DocumentError, document_id, load
 from .ingest import ingest, remove_document
 from .models import Answer
 from .render import conversation_markdown
@@ -67,12 +67,13 @@ class ChatService:
 
     def remove(self, doc_id: str) -> str:
         """Remove a document and, for uploads, its file."""
+        settings = self.assistant.settings
         with self.write_lock:
-            entry = self.assistant.store.manifest.documents.get(doc_id)
             removed = remove_document(self.assistant.store, doc_id)
-        upload = self.assistant.settings.uploads_dir / Path(entry["source"]).name if entry else None
-        if upload and upload.is_file() and str(upload.resolve()) == entry["source"]:
-            upload.unlink()
+            uploads = settings.uploads_dir.glob("*") if settings.uploads_dir.is_dir() else []
+            for upload in uploads:
+                if document_id(upload, root=settings.knowledge_dir) == doc_id:
+                    upload.unlink()
         return f"removed {doc_id} ({removed} chunks)"
 
     def export(self, answers: list[Answer]) -> str | None:

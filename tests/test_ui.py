@@ -137,3 +137,15 @@ def test_concurrent_questions_all_get_their_own_answers(server):
     results = [job.result(timeout=120) for job in jobs]
     assert [r["question"] for r in results] == questions
     assert [r["refused"] for r in results] == [False, False, False, True]
+
+
+def test_removing_an_upload_also_deletes_its_file(server, tmp_path):
+    assistant, _, client = server
+    path = tmp_path / "temporary-note.txt"
+    path.write_text("A temporary note about the Aral Sea shrinking since the 1960s.")
+    client.predict([handle_file(str(path))], api_name="/upload")
+    stored = assistant.settings.uploads_dir / "temporary-note.txt"
+    assert stored.is_file()
+    doc_id = next(d["doc_id"] for d in client.predict(api_name="/documents") if d["title"] == "Temporary note")
+    client.predict(doc_id=doc_id, api_name="/remove")
+    assert not stored.exists()
