@@ -30,9 +30,10 @@ class ChatService:
         yield from stream_answer(self.assistant, message, history=history, k=int(k))
 
     def documents(self) -> list[dict]:
-        """The stored documents, newest manifest first."""
-        self.assistant.store.reload_manifest()
-        docs = self.assistant.store.manifest.documents
+        """The stored documents (re-read, so ingests by other processes show up)."""
+        with self.write_lock:
+            self.assistant.store.reload_manifest()
+            docs = dict(self.assistant.store.manifest.documents)
         return [{"doc_id": d, "title": e["title"], "source": e["source"], "chunks": len(e["chunk_ids"]),
                  "ingested_at": e["ingested_at"]} for d, e in sorted(docs.items())]
 
