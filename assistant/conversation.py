@@ -6,17 +6,18 @@ import re
 
 from .text import STOPWORDS, terms, words
 
-_FOLLOW_UP_START = re.compile(r"^\s*(and|but|also|so|then|what about|how about|and what about|and why|why)\b", re.I)
+_FOLLOW_UP_START = re.compile(r"^\s*(and|but|also|what about|how about)\b", re.I)
 _ANAPHORA = {"it", "its", "that", "this", "they", "them", "their", "those", "these", "there", "he", "she",
              "his", "her", "him", "then", "such", "same"}
 _ABOUT = re.compile(r"^\s*(?:and\s+)?(?:what|how)\s+about\s+(?:the\s+)?(.+?)[?.!\s]*$", re.I)
 
 
 def is_follow_up(question: str) -> bool:
-    """A question that leans on the previous one: starts like a continuation or points back with a pronoun."""
+    """A question that leans on the previous one: starts like a continuation, points back with a pronoun
+    and names no subject of its own, or is too short to stand alone."""
     tokens = words(question)
-    return bool(_FOLLOW_UP_START.match(question)) or any(t in _ANAPHORA for t in tokens) \
-        or len([t for t in tokens if t not in STOPWORDS]) <= 1
+    points_back = any(t in _ANAPHORA for t in tokens) and not _entities(question)
+    return bool(_FOLLOW_UP_START.match(question)) or points_back or len([t for t in tokens if t not in STOPWORDS]) <= 1
 
 
 def _entities(text: str) -> list[str]:
