@@ -10,9 +10,6 @@ from . import metrics
 from .settings import _default_root
 
 DEFAULT_SUITE = _default_root() / "evals" / "russia-crisis" / "suite.jsonl"
-HIGHER_IS_BETTER = ("recall@k", "mrr", "groundedness", "citation_precision", "citation_recall", "token_f1",
-                    "refusal_precision", "refusal_recall", "refusal_accuracy")
-
 
 class SuiteError(ValueError):
     """A suite file that cannot be read; the message names the file and line."""
