@@ -7,9 +7,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import metrics
-from .settings import _default_root
+from .settings import default_root
 
-DEFAULT_SUITE = _default_root() / "evals" / "russia-crisis" / "suite.jsonl"
+DEFAULT_SUITE = default_root() / "evals" / "russia-crisis" / "suite.jsonl"
+
 
 class SuiteError(ValueError):
     """A suite file that cannot be read; the message names the file and line."""

@@ -9,7 +9,7 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def _default_root() -> Path:
+def default_root() -> Path:
     """The project checkout when installed editable, else the working directory."""
     return PROJECT_ROOT if (PROJECT_ROOT / "knowledge").is_dir() else Path.cwd()
 
@@ -18,8 +18,8 @@ def _default_root() -> Path:
 class Settings:
     """Every tunable of the assistant; see .env.example for the matching environment variables."""
 
-    data_dir: Path = _default_root() / ".data"
-    knowledge_dir: Path = _default_root() / "knowledge"
+    data_dir: Path = default_root() / ".data"
+    knowledge_dir: Path = default_root() / "knowledge"
     collection: str = "knowledge"
     chunk_size: int = 700
     chunk_overlap: int = 150
