@@ -44,8 +44,9 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
-        """Build settings from ASSISTANT_<FIELD> variables, then apply non-None overrides."""
-        env = os.environ if env is None else env
+        """Build settings from ASSISTANT_<FIELD> variables (the environment over the settings file), then
+        apply non-None overrides (CLI flags)."""
+        env = {**read_env_file(settings_file()), **os.environ} if env is None else env
         values = {}
         for f in fields(cls):
             raw = env.get(f"ASSISTANT_{f.name.upper()}")
@@ -72,6 +73,27 @@ class Settings:
     def manifest_path(self) -> Path:
         """The manifest of ingested documents for this collection."""
         return self.data_dir / f"manifest-{self.collection}.json"
+
+
+def settings_file() -> Path:
+    """The settings file: ASSISTANT_ENV_FILE, else .env in the project (or working) directory."""
+    return Path(os.environ.get("ASSISTANT_ENV_FILE") or default_root() / ".env")
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines (blank lines and # comments skipped, optional quotes), as in .env.example."""
+    if not path.is_file():
+        return {}
+    values = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.removeprefix("export ").partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"{path}:{number}: expected KEY=VALUE")
+        values[key.strip()] = value.strip().strip("\"'")
+    return values
 
 
 def _coerce(name: str, raw: str, kind: type):

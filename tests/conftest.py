@@ -12,6 +12,7 @@ import pytest
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ["ASSISTANT_ENV_FILE"] = os.devnull  # a developer's .env must not change what the tests see
 
 from assistant.chain import build_assistant  # noqa: E402
 from assistant.embeddings import MiniLMEmbeddings  # noqa: E402
