@@ -82,6 +82,7 @@ class Assistant:
         state = {"question": question, "search_query": self.search_query(question, history),
                  "k": k or self.settings.top_k}
         answer = self.chain.invoke(state)
+        answer.unmentioned = self.retriever.unmentioned(question)
         answer.timings_ms["total"] = (time.perf_counter() - began) * 1000
         return answer
 

@@ -112,6 +112,8 @@ def render(answer) -> str:
     lines = [textwrap.fill(answer.text, width)]
     if answer.notice:
         lines.append(f"({answer.notice})")
+    if answer.unmentioned:
+        lines.append(f"(The sources never mention: {', '.join(answer.unmentioned)}.)")
     if answer.refused:
         return "\n".join(lines)
     unverified = [s.text for s in answer.sentences if not s.supported]

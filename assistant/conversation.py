@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .text import STOPWORDS, terms, words
+from .text import STOPWORDS, entities, terms, words
 
 _FOLLOW_UP_START = re.compile(r"^\s*(and|but|also|what about|how about)\b", re.I)
 _ANAPHORA = {"it", "its", "that", "this", "they", "them", "their", "those", "these", "there", "he", "she",
@@ -16,14 +16,8 @@ def is_follow_up(question: str) -> bool:
     """A question that leans on the previous one: starts like a continuation, points back with a pronoun
     and names no subject of its own, or is too short to stand alone."""
     tokens = words(question)
-    points_back = any(t in _ANAPHORA for t in tokens) and not _entities(question)
+    points_back = any(t in _ANAPHORA for t in tokens) and not entities(question)
     return bool(_FOLLOW_UP_START.match(question)) or points_back or len([t for t in tokens if t not in STOPWORDS]) <= 1
-
-
-def _entities(text: str) -> list[str]:
-    """Capitalised words that are not sentence-initial: the subjects a follow-up may swap."""
-    found = re.findall(r"(?<![.?!]\s)(?<!^)\b([A-Z][\w-]+(?:\s+[A-Z][\w-]+)*)", text.strip())
-    return [e for e in found if e.lower() not in STOPWORDS]
 
 
 def rewrite_query(question: str, previous: list[str]) -> str:
@@ -32,7 +26,7 @@ def rewrite_query(question: str, previous: list[str]) -> str:
         return question
     last = previous[-1]
     about = _ABOUT.match(question)
-    old = _entities(last)
+    old = entities(last)
     if about and old and about.group(1)[:1].isupper():
         return re.sub(re.escape(old[-1]), about.group(1), last, count=1)
     carried = [t for t in words(last) if t not in STOPWORDS and t not in words(question)]

@@ -164,6 +164,7 @@ def stream_answer(assistant: Any, question: str, *, history: list[str] | None = 
     draft.timings_ms = dict(timings, answer=(time.perf_counter() - mark) * 1000)
     mark = time.perf_counter()
     answer = verify(draft, strict=assistant.settings.strict)
+    answer.unmentioned = assistant.retriever.unmentioned(question)
     answer.timings_ms["citations"] = (time.perf_counter() - mark) * 1000
     answer.timings_ms["total"] = (time.perf_counter() - began) * 1000
     yield answer

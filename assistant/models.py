@@ -93,6 +93,7 @@ class Answer:
     evidence_score: float = 0.0
     timings_ms: dict[str, float] = field(default_factory=dict)
     notice: str = ""
+    unmentioned: list[str] = field(default_factory=list)
 
     @property
     def verified_sentences(self) -> int:
@@ -113,4 +114,5 @@ class Answer:
             "sentences": [asdict(s) | {"citations": list(s.citations)} for s in self.sentences],
             "verified_sentences": self.verified_sentences,
             "notice": self.notice,
+            "unmentioned": self.unmentioned,
         }

@@ -86,6 +86,9 @@ def _nearest(answer: Answer) -> str:
 def answer_html(answer: Answer, *, upto: int | None = None, final: bool = True) -> str:
     """One answer block: refusal banner or cited sentences, then panels, sources and tools."""
     notice = f'<div class="notice">{_e(answer.notice)}</div>' if answer.notice else ""
+    if answer.unmentioned:
+        names = _e(", ".join(answer.unmentioned))
+        notice += f'<div class="notice unmentioned">The sources never mention: {names}.</div>'
     searched = "" if answer.search_query in ("", answer.question) else \
         f'<div class="searched">Searched for: {_e(answer.search_query)}</div>'
     if answer.refused:

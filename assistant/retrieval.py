@@ -14,7 +14,7 @@ from pydantic import ConfigDict, PrivateAttr
 from .embeddings import MiniLMEmbeddings
 from .models import Chunk, Passage
 from .store import Store
-from .text import terms
+from .text import entities, terms
 
 RRF_K = 60
 
@@ -36,6 +36,10 @@ class LexicalIndex:
         """BM25-style inverse document frequency; a term absent from the corpus weighs the most."""
         n, df = len(self.chunks), self._df.get(term, 0)
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+    def idf_known(self, term: str) -> bool:
+        """Whether any stored chunk contains the term."""
+        return term in self._df
 
     def search(self, query: str, k: int) -> list[tuple[Chunk, float]]:
         """Top-k chunks by BM25 score; chunks sharing no term with the query are left out."""
@@ -72,6 +76,11 @@ class HybridRetriever(BaseRetriever):
     def idf(self, term: str) -> float:
         """Term weight from the current corpus, for answerers that score sentences."""
         return self.lexical_index().idf(term)
+
+    def unmentioned(self, question: str) -> list[str]:
+        """Names in the question that no stored chunk contains: what the sources never mention."""
+        index = self.lexical_index()
+        return [name for name in entities(question) if not any(index.idf_known(t) for t in terms(name))]
 
     def passages(self, query: str, k: int | None = None) -> list[Passage]:
         """Fuse the dense and lexical rankings and keep the best k."""

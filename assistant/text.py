@@ -119,3 +119,9 @@ def terms(text: str) -> list[str]:
 def numbers(text: str) -> set[str]:
     """Numerals in a text; a supported sentence must not introduce new ones."""
     return set(re.findall(r"\d[\d,.]*\d|\d", text))
+
+
+def entities(text: str) -> list[str]:
+    """Capitalised words and runs of them that do not start a sentence: the names a question is about."""
+    found = re.findall(r"(?<![.?!]\s)(?<!^)\b([A-Z][\w-]+(?:\s+[A-Z][\w-]+)*)", text.strip())
+    return [e for e in found if e.lower() not in STOPWORDS]

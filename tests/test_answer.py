@@ -82,3 +82,14 @@ def test_a_copied_document_does_not_duplicate_passages_or_sentences(settings, em
     sentences = [s.text for s in answer.sentences]
     assert len(sentences) == len(set(sentences))
     assert len({c.text for c in answer.citations}) == len(answer.citations)
+
+
+def test_names_the_sources_never_mention_are_reported(essay_assistant):
+    china = essay_assistant.ask("What role did China play in responding to the unrest in Kyrgyzstan?")
+    assert china.unmentioned == ["China"] and china.to_json()["unmentioned"] == ["China"]
+    assert essay_assistant.ask("What sanctions did the European Union impose on Belarus?").unmentioned == \
+        ["European Union"]
+    assert essay_assistant.ask("How did Russia respond to the crisis in Belarus?").unmentioned == []
+    from assistant.render import answer_html
+
+    assert "The sources never mention: China." in answer_html(china)
