@@ -56,8 +56,10 @@ class Settings:
         return settings.with_overrides(**overrides)
 
     def with_overrides(self, **overrides) -> Settings:
-        """Copy with the given non-None values replaced."""
-        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+        """Copy with the given non-None values replaced (paths given as strings become Paths)."""
+        values = {k: Path(v) if isinstance(getattr(self, k), Path) else v
+                  for k, v in overrides.items() if v is not None}
+        return replace(self, **values)
 
     @property
     def chroma_dir(self) -> Path:

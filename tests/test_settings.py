@@ -26,3 +26,8 @@ def test_the_settings_file_is_read_under_the_real_environment(tmp_path, monkeypa
     env_file.write_text("NOT A SETTING\n")
     with pytest.raises(ValueError, match=r"assistant.env:1: expected KEY=VALUE"):
         Settings.from_env()
+
+
+def test_overrides_given_as_strings_become_paths(tmp_path):
+    settings = Settings.from_env(env={}, data_dir=str(tmp_path / "data"))
+    assert settings.chroma_dir == tmp_path / "data" / "chroma"
