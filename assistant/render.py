@@ -105,7 +105,8 @@ def answer_html(answer: Answer, *, upto: int | None = None, final: bool = True) 
 
 def streaming_html(text: str) -> str:
     """An LLM answer still being written: plain escaped text, marked as not yet verified."""
-    return (f'<div class="answer streaming"><div class="answer-text">{_e(text)}</div>'
+    body = re.sub(r"\[(\d+)\]", r'<span class="cite-chip pending">\1</span>', _e(text))
+    return (f'<div class="answer streaming"><div class="answer-text">{body}</div>'
             '<div class="meta">writing… citations are checked when the answer is complete</div></div>')
 
 
