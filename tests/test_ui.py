@@ -149,3 +149,10 @@ def test_removing_an_upload_also_deletes_its_file(server, tmp_path):
     doc_id = next(d["doc_id"] for d in client.predict(api_name="/documents") if d["title"] == "Temporary note")
     client.predict(doc_id=doc_id, api_name="/remove")
     assert not stored.exists()
+
+
+def test_streaming_text_is_escaped_and_its_markers_become_chips():
+    from assistant.render import streaming_html
+
+    html = streaming_html("Moscow backed him [1]. <script>x</script>")
+    assert '<span class="cite-chip pending">1</span>' in html and "&lt;script&gt;" in html and "<script>" not in html
