@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
+from langchain_core.runnables import Runnable, RunnableLambda
 
 from .answer import Draft, ExtractiveAnswerer
 from .citations import verify
@@ -52,7 +52,7 @@ def build_chain(*, retriever: HybridRetriever, answerer: Runnable, strict: bool 
     retrieve = _timed("retrieve", lambda s: {"passages": retriever.passages(s["search_query"], s.get("k"))})
     answer = _timed("answer", lambda s: answerer.invoke(s))
     validate = RunnableLambda(lambda d: _verify_timed(d, strict), name="citations")
-    return RunnablePassthrough() | retrieve | answer | validate
+    return retrieve | answer | validate
 
 
 def _verify_timed(draft: Draft, strict: bool) -> Answer:
