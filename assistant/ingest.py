@@ -49,13 +49,13 @@ def ingest(paths: list[Path], *, store: Store, embeddings: MiniLMEmbeddings,
             report.errors.append(str(exc) if isinstance(exc, DocumentError) else f"{path}: {exc.strerror}")
     plans = [(doc, chunk_document(doc, size=store.settings.chunk_size, overlap=store.settings.chunk_overlap))
              for doc in docs]
+    have = store.existing_ids([c.chunk_id for _, chunks in plans for c in chunks])
     todo = []
     for doc, chunks in plans:
-        if _unchanged(store, doc, chunks):
+        if _unchanged(store, doc, chunks, have):
             report.unchanged.append(doc.doc_id)
         else:
             todo.append((doc, chunks))
-    have = store.existing_ids([c.chunk_id for _, chunks in todo for c in chunks])
     bar = _progress_bar(sum(len(c) for _, c in todo), enabled=progress)
     for group in _groups(todo, have):
         _write_group(store, embeddings, group, have, report, bar)
@@ -65,12 +65,11 @@ def ingest(paths: list[Path], *, store: Store, embeddings: MiniLMEmbeddings,
     return report
 
 
-def _unchanged(store: Store, doc: SourceDocument, chunks: list[Chunk]) -> bool:
+def _unchanged(store: Store, doc: SourceDocument, chunks: list[Chunk], have: set[str]) -> bool:
     """Same text, same chunk ids, all still in the collection: nothing to do."""
     entry = store.manifest.documents.get(doc.doc_id)
     ids = [c.chunk_id for c in chunks]
-    return bool(entry) and entry["sha256"] == doc.sha256 and entry["chunk_ids"] == ids \
-        and len(store.existing_ids(ids)) == len(ids)
+    return bool(entry) and entry["sha256"] == doc.sha256 and entry["chunk_ids"] == ids and have.issuperset(ids)
 
 
 def _groups(todo: list[tuple[SourceDocument, list[Chunk]]], have: set[str]):
