@@ -90,9 +90,10 @@ class Store:
 
     def existing_ids(self, ids: list[str]) -> set[str]:
         """Which of these chunk ids are already stored."""
-        if not ids:
-            return set()
-        return set(self.collection.get(ids=ids, include=[])["ids"])
+        found: set[str] = set()
+        for i in range(0, len(ids), 5000):
+            found.update(self.collection.get(ids=ids[i:i + 5000], include=[])["ids"])
+        return found
 
     def upsert(self, chunks: list[Chunk], vectors) -> None:
         """Write chunks with their vectors, in batches Chroma accepts."""
