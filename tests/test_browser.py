@@ -135,6 +135,8 @@ def test_upload_then_hostile_text_renders_as_literal_text(page, tmp_path):
 
 def test_page_loads_with_the_network_cut(page):
     page.wait_for_timeout(500)
+    assert page.locator("#examples button").count() == 4
+    _shot(page, "chat-empty")
     assert page.outside == [], f"requests left loopback: {page.outside}"
 
 
