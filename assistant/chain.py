@@ -51,11 +51,11 @@ def build_chain(*, retriever: HybridRetriever, answerer: Runnable, strict: bool 
     """question -> retrieve -> answer -> validated citations, as one LCEL Runnable."""
     retrieve = _timed("retrieve", lambda s: {"passages": retriever.passages(s["search_query"], s.get("k"))})
     answer = _timed("answer", lambda s: answerer.invoke(s))
-    validate = RunnableLambda(lambda d: _verify_timed(d, strict), name="citations")
+    validate = RunnableLambda(lambda d: verify_timed(d, strict), name="citations")
     return retrieve | answer | validate
 
 
-def _verify_timed(draft: Draft, strict: bool) -> Answer:
+def verify_timed(draft: Draft, strict: bool) -> Answer:
     """Citation validation, timed like the other steps."""
     began = time.perf_counter()
     answer = verify(draft, strict=strict)
@@ -76,13 +76,20 @@ class Assistant:
 
     def ask(self, question: str, *, history: list[str] | None = None, k: int | None = None) -> Answer:
         """Answer one question (resolved against earlier questions); raises QuestionError for unusable ones."""
-        question = check_question(question, max_chars=self.settings.max_question_chars)
         began = time.perf_counter()
+        state = self.prepare(question, history=history, k=k)
+        return self.finish(self.chain.invoke(state), began)
+
+    def prepare(self, question: str, *, history: list[str] | None = None, k: int | None = None) -> dict:
+        """The chain's input: a checked question, its standalone search query and k (fills an empty store)."""
+        question = check_question(question, max_chars=self.settings.max_question_chars)
         self.ensure_corpus()
-        state = {"question": question, "search_query": self.search_query(question, history),
-                 "k": k or self.settings.top_k}
-        answer = self.chain.invoke(state)
-        answer.unmentioned = self.retriever.unmentioned(question)
+        return {"question": question, "search_query": self.search_query(question, history),
+                "k": k or self.settings.top_k}
+
+    def finish(self, answer: Answer, began: float) -> Answer:
+        """Add what the sources never mention and the total time."""
+        answer.unmentioned = self.retriever.unmentioned(answer.question)
         answer.timings_ms["total"] = (time.perf_counter() - began) * 1000
         return answer
 

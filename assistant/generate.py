@@ -18,7 +18,6 @@ from langchain_core.runnables import Runnable, RunnableConfig, RunnableSerializa
 from pydantic import ConfigDict
 
 from .answer import Draft
-from .citations import verify
 from .llm import LLMConfigError, LLMUnavailable, make_chat_model, one_line, parse_llm_spec, unavailable_errors
 from .models import Answer, Passage
 from .prompts import load_prompt
@@ -150,24 +149,17 @@ def build_llm_answerer(settings: Settings, *, fallback: Runnable | None = None) 
 def stream_answer(assistant: Any, question: str, *, history: list[str] | None = None,
                   k: int | None = None) -> Iterator[str | Answer]:
     """Like Assistant.ask, but yields the model's tokens first and the verified Answer last."""
-    from .chain import check_question  # chain may import this module to build the answerer
-    question = check_question(question, max_chars=assistant.settings.max_question_chars)
+    from .chain import verify_timed  # chain imports this module to build the answerer
+
     began = time.perf_counter()
-    assistant.ensure_corpus()
-    query = assistant.search_query(question, history)
-    passages = assistant.retriever.passages(query, k or assistant.settings.top_k)
-    timings = {"retrieve": (time.perf_counter() - began) * 1000}
-    state = {"question": question, "search_query": query, "passages": passages,
-             "k": k or assistant.settings.top_k, "timings_ms": timings}
+    state = assistant.prepare(question, history=history, k=k)
+    mark = time.perf_counter()
+    state["passages"] = assistant.retriever.passages(state["search_query"], state["k"])
+    state["timings_ms"] = {"retrieve": (time.perf_counter() - mark) * 1000}
     mark = time.perf_counter()
     draft = yield from _draft_tokens(assistant.answerer, state)
-    draft.timings_ms = dict(timings, answer=(time.perf_counter() - mark) * 1000)
-    mark = time.perf_counter()
-    answer = verify(draft, strict=assistant.settings.strict)
-    answer.unmentioned = assistant.retriever.unmentioned(question)
-    answer.timings_ms["citations"] = (time.perf_counter() - mark) * 1000
-    answer.timings_ms["total"] = (time.perf_counter() - began) * 1000
-    yield answer
+    draft.timings_ms = dict(state["timings_ms"], answer=(time.perf_counter() - mark) * 1000)
+    yield assistant.finish(verify_timed(draft, assistant.settings.strict), began)
 
 
 def _draft_tokens(answerer: Runnable, state: dict) -> Generator[str, None, Draft]:
