@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from html import escape
@@ -15,6 +16,7 @@ from .render import answer_html, conversation_html, streaming_html
 from .service import ChatService
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+logger = logging.getLogger(__name__)
 
 EXAMPLES = [
     "How did Russia respond to the crisis in Belarus?",
@@ -121,6 +123,12 @@ def _chat_handler(gr, service: ChatService):
                     answer = item
         except QuestionError as exc:
             yield _render(state) + _status(f"Cannot ask that: {exc}", ok=False), state, message, gr.skip(), \
+                gr.skip()
+            return
+        except Exception as exc:  # a failing store or backend is reported in the chat, not as a stack trace
+            logger.exception("answering failed")
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            yield _render(state) + _status(f"Could not answer: {reason}", ok=False), state, message, gr.skip(), \
                 gr.skip()
             return
         for upto in range(1, len(answer.sentences) if not written else 0):
