@@ -156,3 +156,23 @@ def test_streaming_text_is_escaped_and_its_markers_become_chips():
 
     html = streaming_html("Moscow backed him [1]. <script>x</script>")
     assert '<span class="cite-chip pending">1</span>' in html and "&lt;script&gt;" in html and "<script>" not in html
+
+
+def test_a_failing_store_is_reported_in_the_chat_not_as_a_stack_trace(essay_assistant):
+    import dataclasses
+
+    import gradio as gr
+
+    from assistant.retrieval import HybridRetriever
+    from assistant.service import ChatService
+    from assistant.ui import _chat_handler
+
+    class BrokenRetriever(HybridRetriever):
+        def passages(self, query, k=None):
+            raise RuntimeError("Chroma went away\nsecond line")
+
+    broken = BrokenRetriever(store=essay_assistant.store, embeddings=essay_assistant.embeddings)
+    assistant = dataclasses.replace(essay_assistant, retriever=broken)
+    on_chat = _chat_handler(gr, ChatService(assistant=assistant))
+    html, state, box, *_ = list(on_chat("How did Russia respond in Belarus?", [], 4))[-1]
+    assert "Could not answer: Chroma went away</div>" in html and state == [] and box.startswith("How did")
