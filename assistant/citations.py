@@ -63,12 +63,13 @@ def _number(answer: Answer, sentences: list[AnswerSentence]) -> Answer:
 def _citation(number: int, passage: Passage, sentences: list[AnswerSentence]) -> Citation:
     """A quoted passage with the spans of its sentences that back the answer, for highlighting."""
     c = passage.chunk
+    spans = sentence_spans(c.text)
     highlights = []
     for sentence in (s for s in sentences if number in s.citations):
-        spans = sentence_spans(c.text)
-        best = max(spans, key=lambda sp: support_score(sentence.text, c.text[sp[0]:sp[1]]), default=None)
-        if best and support_score(sentence.text, c.text[best[0]:best[1]]) >= 0.5:
-            highlights.append((c.start + best[0], c.start + best[1]))
+        scored = [(support_score(sentence.text, c.text[a:b]), a, b) for a, b in spans]
+        best = max(scored, default=None)
+        if best and best[0] >= 0.5:
+            highlights.append((c.start + best[1], c.start + best[2]))
     return Citation(id=number, doc_id=c.doc_id, source=c.source, title=c.title, start=c.start, end=c.end,
                     text=c.text, paragraph=c.paragraph, score=passage.score, rank=passage.rank,
                     similarity=passage.dense_score or 0.0,

@@ -29,7 +29,8 @@ def rewrite_query(question: str, previous: list[str]) -> str:
     old = entities(last)
     if about and old and about.group(1)[:1].isupper():
         return re.sub(re.escape(old[-1]), about.group(1), last, count=1)
-    carried = [t for t in words(last) if t not in STOPWORDS and t not in words(question)]
+    asked = set(words(question))
+    carried = [t for t in words(last) if t not in STOPWORDS and t not in asked]
     context = " ".join(dict.fromkeys(carried))
     return f"{question.rstrip()} ({context})" if context and terms(last) else question
 

@@ -14,7 +14,7 @@ from pydantic import ConfigDict, PrivateAttr
 from .embeddings import MiniLMEmbeddings
 from .models import Chunk, Passage
 from .store import Store
-from .text import entities, terms
+from .text import collapse, entities, terms
 
 RRF_K = 60
 
@@ -37,7 +37,7 @@ class LexicalIndex:
         n, df = len(self.chunks), self._df.get(term, 0)
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
-    def idf_known(self, term: str) -> bool:
+    def contains(self, term: str) -> bool:
         """Whether any stored chunk contains the term."""
         return term in self._df
 
@@ -80,7 +80,7 @@ class HybridRetriever(BaseRetriever):
     def unmentioned(self, question: str) -> list[str]:
         """Names in the question that no stored chunk contains: what the sources never mention."""
         index = self.lexical_index()
-        return [name for name in entities(question) if not any(index.idf_known(t) for t in terms(name))]
+        return [name for name in entities(question) if not any(index.contains(t) for t in terms(name))]
 
     def passages(self, query: str, k: int | None = None) -> list[Passage]:
         """Fuse the dense and lexical rankings and keep the best k."""
@@ -107,7 +107,7 @@ def _distinct_texts(ranked: list[dict]) -> list[dict]:
     """Keep the best-ranked of chunks with identical text (copies of one document), in rank order."""
     seen, out = set(), []
     for entry in ranked:
-        text = " ".join(entry["chunk"].text.split())
+        text = collapse(entry["chunk"].text)
         if text not in seen:
             seen.add(text)
             out.append(entry)

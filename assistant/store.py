@@ -12,6 +12,7 @@ from .models import Chunk
 from .settings import Settings
 
 MANIFEST_VERSION = 1
+ID_BATCH = 5000  # ids per get/delete call, under Chroma's maximum batch size
 
 
 class StoreError(RuntimeError):
@@ -91,8 +92,8 @@ class Store:
     def existing_ids(self, ids: list[str]) -> set[str]:
         """Which of these chunk ids are already stored."""
         found: set[str] = set()
-        for i in range(0, len(ids), 5000):
-            found.update(self.collection.get(ids=ids[i:i + 5000], include=[])["ids"])
+        for i in range(0, len(ids), ID_BATCH):
+            found.update(self.collection.get(ids=ids[i:i + ID_BATCH], include=[])["ids"])
         return found
 
     def upsert(self, chunks: list[Chunk], vectors) -> None:
@@ -106,8 +107,8 @@ class Store:
 
     def delete(self, ids: list[str]) -> None:
         """Remove chunks by id."""
-        for i in range(0, len(ids), 5000):
-            self.collection.delete(ids=ids[i:i + 5000])
+        for i in range(0, len(ids), ID_BATCH):
+            self.collection.delete(ids=ids[i:i + ID_BATCH])
 
     def commit(self) -> None:
         """Persist the manifest and mark a new revision."""
@@ -122,7 +123,7 @@ class Store:
 
     def query(self, vector, k: int) -> list[tuple[Chunk, float]]:
         """Nearest chunks by cosine similarity (1 - cosine distance)."""
-        if k <= 0 or self.collection.count() == 0:
+        if k <= 0:
             return []
         got = self.collection.query(query_embeddings=[list(map(float, vector))], n_results=k,
                                     include=["documents", "metadatas", "distances"])

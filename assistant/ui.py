@@ -47,10 +47,15 @@ def documents_html(docs: list[dict]) -> str:
             f"<th>Ingested</th></tr></thead><tbody>{rows}</tbody></table>")
 
 
-def _render(answers: list[Answer], partial: Answer | None = None, upto: int | None = None,
+def _turns(answers: list[Answer]) -> list[tuple[str, str]]:
+    """Finished turns as (question, answer HTML), rendered once per chat event, not once per streamed token."""
+    return [(a.question, answer_html(a)) for a in answers]
+
+
+def _render(answers: list[Answer] | list[tuple[str, str]], partial: Answer | None = None, upto: int | None = None,
             writing: tuple[str, str] | None = None) -> str:
-    """The conversation, optionally ending with an answer still streaming (sentences, or raw LLM text)."""
-    turns = [(a.question, answer_html(a)) for a in answers]
+    """The conversation (answers, or turns already rendered), optionally ending with an answer still streaming."""
+    turns = [t if isinstance(t, tuple) else (t.question, answer_html(t)) for t in answers]
     if partial is not None:
         turns.append((partial.question, answer_html(partial, upto=upto, final=False)))
     if writing is not None:
@@ -113,12 +118,12 @@ def _chat_handler(gr, service: ChatService):
         if not (message or "").strip():
             yield _render(state), state, message, gr.skip(), gr.skip()
             return
-        written, answer = "", None
+        written, answer, done = "", None, _turns(state)
         try:
             for item in service.stream(message, state, passages):
                 if isinstance(item, str):
                     written += item
-                    yield _render(state, writing=(message, written)), state, "", gr.skip(), gr.Row(visible=False)
+                    yield _render(done, writing=(message, written)), state, "", gr.skip(), gr.Row(visible=False)
                 else:
                     answer = item
         except QuestionError as exc:
@@ -132,7 +137,7 @@ def _chat_handler(gr, service: ChatService):
                 gr.skip()
             return
         for upto in range(1, len(answer.sentences) if not written else 0):
-            yield _render(state, answer, upto), state, "", gr.skip(), gr.Row(visible=False)
+            yield _render(done, answer, upto), state, "", gr.skip(), gr.Row(visible=False)
         state = state + [answer]
         yield _render(state), state, "", gr.DownloadButton(value=service.export(state), visible=True), \
             gr.Row(visible=False)
@@ -143,12 +148,13 @@ def _chat_handler(gr, service: ChatService):
 def _corpus_tab(gr, service: ChatService) -> None:
     """Document table, upload with progress, and removal with confirmation."""
     limit = service.assistant.settings.max_upload_mb
-    docs_view = gr.HTML(documents_html(service.documents()), elem_id="corpus-table")
+    table, choices = _corpus_views(service)
+    docs_view = gr.HTML(table, elem_id="corpus-table")
     uploads = gr.File(file_count="multiple", file_types=list(SUPPORTED_SUFFIXES), elem_id="upload",
                       label=f"Add documents (.txt, .md; at most {limit:g} MB each)")
     add = gr.Button("Add to corpus", variant="primary", elem_id="add-docs")
     with gr.Row():
-        doc_choice = gr.Dropdown(choices=_doc_choices(service), label="Document", scale=3, elem_id="remove-choice")
+        doc_choice = gr.Dropdown(choices=choices, label="Document", scale=3, elem_id="remove-choice")
         remove = gr.Button("Remove…", variant="stop", scale=1, elem_id="remove")
     with gr.Row(visible=False) as confirm_row:
         confirm_text = gr.HTML("")
@@ -162,8 +168,8 @@ def _corpus_tab(gr, service: ChatService) -> None:
             return _status("Choose one or more .txt or .md files first.", ok=False), gr.skip(), gr.skip(), None
         done, errors = service.add_files([Path(p) for p in paths], progress)
         messages = [_status(m) for m in done] + [_status(f"Rejected: {e}", ok=False) for e in errors]
-        return "".join(messages), documents_html(service.documents()), gr.Dropdown(choices=_doc_choices(service)), \
-            None
+        table, choices = _corpus_views(service)
+        return "".join(messages), table, gr.Dropdown(choices=choices), None
 
     def on_remove_request(doc_id: str | None) -> tuple:
         """Ask for confirmation before removing."""
@@ -177,8 +183,8 @@ def _corpus_tab(gr, service: ChatService) -> None:
             message, ok = service.remove(doc_id or ""), True
         except KeyError as exc:
             message, ok = str(exc.args[0]), False
-        return gr.Row(visible=False), _status(message, ok), documents_html(service.documents()), \
-            gr.Dropdown(choices=_doc_choices(service), value=None)
+        table, choices = _corpus_views(service)
+        return gr.Row(visible=False), _status(message, ok), table, gr.Dropdown(choices=choices, value=None)
 
     add.click(on_add, [uploads], [status, docs_view, doc_choice, uploads], api_name="upload")
     remove.click(on_remove_request, [doc_choice], [confirm_row, confirm_text, status], api_visibility="private")
@@ -213,9 +219,10 @@ def _api(gr, service: ChatService) -> None:
     gr.api(remove, api_name="remove")
 
 
-def _doc_choices(service: ChatService) -> list[tuple[str, str]]:
-    """Dropdown entries: title (id) -> id."""
-    return [(f"{d['title']} ({d['doc_id']})", d["doc_id"]) for d in service.documents()]
+def _corpus_views(service: ChatService) -> tuple[str, list[tuple[str, str]]]:
+    """The corpus table and the removal dropdown's entries (title (id) -> id), from one manifest read."""
+    docs = service.documents()
+    return documents_html(docs), [(f"{d['title']} ({d['doc_id']})", d["doc_id"]) for d in docs]
 
 
 def _settings_html(assistant: Assistant) -> str:
