@@ -1,37 +1,24 @@
-"""Answerers: Runnables that turn {question, passages} into a draft whose sentences carry [n] markers."""
+"""The extractive answerer: a Runnable that turns {question, passages} into a draft of quoted sentences with [n]."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from langchain_core.runnables import RunnableSerializable
 from pydantic import ConfigDict
 
 from .embeddings import MiniLMEmbeddings
-from .models import Passage
+from .models import Check, Draft, Passage
 from .prompts import load_prompt
-from .text import collapse, numbers, sentence_spans, terms
+from .questions import Profile, carries_subject, name_in, profile, typed_items
+from .text import STOPWORDS, collapse, sentence_spans, terms
 
-_NUMERIC_QUESTION = re.compile(
-    r"\b(how many|how much|what (date|year|percentage|share)|which (date|year)|in what year|on what date)\b", re.I)
-
-
-@dataclass(kw_only=True)
-class Draft:
-    """An answerer's output before citation validation."""
-
-    question: str
-    text: str
-    refused: bool
-    passages: list[Passage]
-    answerer: str
-    evidence_score: float = 0.0
-    notice: str = ""
-    search_query: str = ""
-    timings_ms: dict[str, float] = field(default_factory=dict)
+__all__ = ["Candidate", "Draft", "ExtractiveAnswerer", "candidate_sentences", "compose", "prose_pieces"]
+_LIST_MARKER = re.compile(r"^(?:[-*+•▪◦‣]|\d{1,3}[.)])\s+")
+_END = ".!?:;,\"”’)"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,18 +33,61 @@ class Candidate:
 
 
 def candidate_sentences(passages: list[Passage]) -> list[Candidate]:
-    """Sentences of the passages, each attributed to the best-ranked passage containing it; a sentence
-    repeated in overlapping chunks or in copies of a document is kept once."""
+    """Sentences of the passages (headings dropped, list markers cut off), each attributed to the best-ranked
+    passage containing it; a sentence repeated in overlapping chunks or in copies of a document is kept once."""
     seen, out = set(), []
     for number, passage in enumerate(passages, start=1):
         chunk = passage.chunk
-        for s, e in sentence_spans(chunk.text):
+        for s, e in (piece for span in sentence_spans(chunk.text) for piece in prose_pieces(chunk.text, *span)):
             text = collapse(chunk.text[s:e])
             if text.lower() not in seen:
                 seen.add(text.lower())
                 out.append(Candidate(text=text, doc_id=chunk.doc_id, start=chunk.start + s, end=chunk.start + e,
                                      passage=number))
     return out
+
+
+def prose_pieces(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """A sentence span cut into prose at its line breaks: markdown headings, title-like lines and front-matter
+    rules are dropped, list markers cut off the front, hard-wrapped lines of one sentence kept together."""
+    out = []
+    for lo, hi, heading in _pieces(text, start, end):
+        stripped = text[lo:hi].strip()
+        if not stripped or heading or stripped.startswith("---"):
+            continue
+        lead = len(text[lo:hi]) - len(text[lo:hi].lstrip())
+        marker = _LIST_MARKER.match(stripped)
+        out.append((lo + lead + (marker.end() if marker else 0), hi))
+    return out
+
+
+def _pieces(text: str, start: int, end: int) -> list[tuple[int, int, bool]]:
+    """Lines of the span as (start, end, is_heading), rejoined where a line simply continues the previous one."""
+    lines, cursor = [], start
+    for line in text[start:end].split("\n"):
+        lines.append((cursor, cursor + len(line)))
+        cursor += len(line) + 1
+    pieces: list[tuple[int, int, bool]] = []
+    for n, (lo, hi) in enumerate(lines):
+        line = text[lo:hi].strip()
+        following = text[lines[n + 1][0]:lines[n + 1][1]].strip() if n + 1 < len(lines) else None
+        heading = line.startswith("#") or _title_like(line, following)
+        if not pieces or heading or pieces[-1][2] or _LIST_MARKER.match(line):
+            pieces.append((lo, hi, heading))
+        else:
+            pieces[-1] = (pieces[-1][0], hi, False)
+    return pieces
+
+
+def _title_like(line: str, following: str | None) -> bool:
+    """A heading in plain text: a short line with no final punctuation, not ending on a function word, followed by
+    a line that starts a new sentence (or, as the last line, written in title case)."""
+    tokens = line.split()
+    if not 0 < len(tokens) <= 12 or line[-1:] in _END or _LIST_MARKER.match(line) or tokens[-1].lower() in STOPWORDS:
+        return False
+    if following is None:
+        return sum(t[:1].isupper() for t in tokens) >= max(1, len(tokens) // 2) and len(tokens) > 1
+    return following[:1].isupper() or following[:1].isdigit() or bool(_LIST_MARKER.match(following))
 
 
 class ExtractiveAnswerer(RunnableSerializable[dict, Draft]):
@@ -77,20 +107,24 @@ class ExtractiveAnswerer(RunnableSerializable[dict, Draft]):
         question, passages = input["question"], input["passages"]
         query = input.get("search_query") or question
         candidates = candidate_sentences(passages)
-        scores, coverage = self.score(query, candidates)
+        prof = profile(query, self.idf)
+        scores, coverage = self.score(query, candidates, prof)
         evidence = float(scores.max()) if len(candidates) else 0.0
-        draft = Draft(question=question, text="", refused=True, passages=passages, answerer=self.name,
-                      evidence_score=evidence, search_query=query)
-        if evidence < self.min_evidence:
-            draft.text = load_prompt("refusal")
-            return draft
-        chosen = self.select(candidates, scores, coverage)
-        draft.text = compose(chosen)
-        draft.refused = False
+        draft = Draft(question=question, text=load_prompt("refusal"), refused=True, passages=passages,
+                      answerer=self.name, evidence_score=evidence, search_query=query, decision="declined")
+        passed = evidence >= self.min_evidence
+        draft.checks.append(Check(check="evidence", passed=passed, detail=f"best sentence scores {evidence:.2f}; "
+                                  f"the threshold is {self.min_evidence:.2f}"))
+        if passed:
+            on_subject = [carries_subject(prof, c.text, passages[c.passage - 1].chunk.text) for c in candidates]
+            chosen = self.select(candidates, scores, coverage, on_subject)
+            draft.text = compose(self.cover_subjects(prof, chosen, candidates, scores, passages))
+            draft.refused, draft.decision = False, "answered"
         return draft
 
-    def score(self, query: str, candidates: list[Candidate]) -> tuple[np.ndarray, list[set[str]]]:
-        """Per sentence: weighted mix of cosine similarity and IDF-weighted query-term coverage."""
+    def score(self, query: str, candidates: list[Candidate], prof: Profile) -> tuple[np.ndarray, list[set[str]]]:
+        """Per sentence: weighted mix of cosine similarity and IDF-weighted query-term coverage; for a question
+        wanting a number, date, name..., sentences holding none count half."""
         if not candidates:
             return np.zeros(0), []
         vectors = self.embeddings.encode_cached([query] + [c.text for c in candidates])
@@ -101,13 +135,18 @@ class ExtractiveAnswerer(RunnableSerializable[dict, Draft]):
         covered = [q_terms & set(terms(c.text)) for c in candidates]
         lexical = np.array([sum(weights[t] for t in cov) / total for cov in covered])
         scores = self.semantic_weight * semantic + (1 - self.semantic_weight) * lexical
-        if wants_number(query):
-            scores = scores * np.array([bool(numbers(c.text)) for c in candidates])
+        if prof.kind:
+            typed = np.array([bool(typed_items(c.text, prof.kind, query)) for c in candidates])
+            scores = scores * (0.5 + 0.5 * typed)
         return scores, covered
 
-    def select(self, candidates: list[Candidate], scores: np.ndarray, coverage: list[set[str]]) -> list[Candidate]:
-        """Best sentence first, then sentences close in score or adding uncovered query terms."""
+    def select(self, candidates: list[Candidate], scores: np.ndarray, coverage: list[set[str]],
+               on_subject: list[bool]) -> list[Candidate]:
+        """Best sentence first, then sentences close in score or adding uncovered query terms; only sentences
+        that carry the question's subject, when any does."""
         order = [int(i) for i in np.argsort(-scores, kind="stable")]
+        if any(on_subject):
+            order = [i for i in order if on_subject[i]]
         best = scores[order[0]]
         chosen, covered = [order[0]], set(coverage[order[0]])
         for i in order[1:]:
@@ -121,9 +160,19 @@ class ExtractiveAnswerer(RunnableSerializable[dict, Draft]):
         return sorted(picked, key=lambda c: (c.passage, c.start))
 
 
-def wants_number(question: str) -> bool:
-    """Questions whose answer must be a figure or date: a sentence without a numeral cannot answer them."""
-    return bool(_NUMERIC_QUESTION.search(question))
+    def cover_subjects(self, prof: Profile, chosen: list[Candidate], candidates: list[Candidate], scores: np.ndarray,
+                       passages: list[Passage]) -> list[Candidate]:
+        """For a question about several things ("in Belarus and in Kyrgyzstan"), add the best sentence naming each
+        subject the chosen passages do not mention yet (the answer may then run one sentence per subject longer)."""
+        chosen = list(chosen)
+        for name in prof.subjects:
+            context = set(terms(" ".join(passages[c.passage - 1].chunk.text for c in chosen)))
+            if name_in(name, context):
+                continue
+            holders = [i for i, c in enumerate(candidates) if name_in(name, set(terms(c.text)))]
+            if holders:
+                chosen.append(candidates[max(holders, key=lambda i: scores[i])])
+        return sorted(dict.fromkeys(chosen), key=lambda c: (c.passage, c.start))
 
 
 def compose(chosen: list[Candidate]) -> str:

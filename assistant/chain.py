@@ -1,19 +1,27 @@
-"""Wires the stages once (model, store, retriever, answerer) into an LCEL chain: question -> Answer."""
+"""Wires the stages once (model, store, retriever, answerer) into one LCEL chain: question -> Answer.
+
+retrieve -> answer -> answerability -> citations. `invoke` gives the Answer; `stream` gives an LLM's tokens
+(str) as they come and then the same Answer, through the same steps.
+"""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
 
-from langchain_core.runnables import Runnable, RunnableLambda
+from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda, RunnableSerializable
+from pydantic import ConfigDict
 
-from .answer import Draft, ExtractiveAnswerer
+from .answer import ExtractiveAnswerer
+from .answerability import AnswerabilityCheck
 from .citations import verify
 from .conversation import rewrite_query, rewrite_with_model
 from .embeddings import MiniLMEmbeddings
 from .generate import build_llm_answerer
 from .ingest import IngestReport, ingest
-from .models import Answer
+from .models import Answer, Draft
 from .retrieval import HybridRetriever
 from .settings import Settings
 from .store import Store
@@ -29,38 +37,74 @@ def check_question(question: str, *, max_chars: int) -> str:
     if not question:
         raise QuestionError("the question is empty")
     if len(question) > max_chars:
-        raise QuestionError(f"the question is {len(question)} characters long; the limit is {max_chars} "
-                            "(ASSISTANT_MAX_QUESTION_CHARS)")
+        raise QuestionError(f"the question is {len(question):,} characters long; ask at most {max_chars:,} characters")
     return question
 
 
-def _timed(name: str, fn):
-    """A Runnable step that records its own duration in the state's timings."""
-    def step(state: dict) -> dict:
+class Stage(RunnableSerializable[Any, Any]):
+    """A timed chain step over one item; streamed tokens (str) from an earlier step pass straight through."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    step: str
+    run: Any
+
+    def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
+        """Run the step and add its duration to the item's timings."""
         began = time.perf_counter()
-        out = fn(state)
-        timings = dict(state.get("timings_ms", {}), **{name: (time.perf_counter() - began) * 1000})
-        if isinstance(out, Draft):
-            out.timings_ms = timings
-            return out
-        return {**state, **out, "timings_ms": timings}
-    return RunnableLambda(step, name=name)
+        timings = dict(input.timings_ms)
+        out = self.run(input)
+        out.timings_ms = {**timings, self.step: (time.perf_counter() - began) * 1000}
+        return out
+
+    def transform(self, input: Iterator[Any], config: RunnableConfig | None = None, **kwargs: Any) -> Iterator[Any]:
+        """Pass tokens through; run the step on the one real item."""
+        for item in input:
+            yield item if isinstance(item, str) else self.invoke(item, config)
 
 
-def build_chain(*, retriever: HybridRetriever, answerer: Runnable, strict: bool = False) -> Runnable:
-    """question -> retrieve -> answer -> validated citations, as one LCEL Runnable."""
-    retrieve = _timed("retrieve", lambda s: {"passages": retriever.passages(s["search_query"], s.get("k"))})
-    answer = _timed("answer", lambda s: answerer.invoke(s))
-    validate = RunnableLambda(lambda d: verify_timed(d, strict), name="citations")
-    return retrieve | answer | validate
+class AnswerStage(RunnableSerializable[dict, Draft]):
+    """The answerer as a step: invoke gives the Draft; transform first yields an LLM's tokens, then the Draft."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    answerer: Runnable
+
+    def invoke(self, input: dict, config: RunnableConfig | None = None, **kwargs: Any) -> Draft:
+        """The answerer's draft, timed."""
+        began = time.perf_counter()
+        return _timed_draft(self.answerer.invoke(input, config), input, began)
+
+    def transform(self, input: Iterator[dict], config: RunnableConfig | None = None, **kwargs: Any) -> Iterator:
+        """Tokens as the model writes them (when it can stream), then the timed Draft."""
+        for state in input:
+            began = time.perf_counter()
+            if not hasattr(self.answerer, "stream_draft"):
+                yield self.invoke(state, config)
+                continue
+            for item in self.answerer.stream_draft(state, config):
+                yield _timed_draft(item, state, began) if isinstance(item, Draft) else item
 
 
-def verify_timed(draft: Draft, strict: bool) -> Answer:
-    """Citation validation, timed like the other steps."""
-    began = time.perf_counter()
-    answer = verify(draft, strict=strict)
-    answer.timings_ms["citations"] = (time.perf_counter() - began) * 1000
-    return answer
+def _timed_draft(draft: Draft, state: dict, began: float) -> Draft:
+    """The draft with the retrieval timings carried over and the answer step's own duration."""
+    draft.timings_ms = dict(state.get("timings_ms", {}), answer=(time.perf_counter() - began) * 1000)
+    return draft
+
+
+def build_chain(*, retriever: HybridRetriever, answerer: Runnable, answerability: Runnable | None = None,
+                strict: bool = False) -> Runnable:
+    """question state -> retrieve -> answer -> answerability -> citations, as one LCEL Runnable."""
+    answerability = answerability or AnswerabilityCheck(embeddings=retriever.embeddings, idf=retriever.idf,
+                                                        in_corpus=retriever.contains)
+    def retrieve(state: dict) -> dict:
+        began = time.perf_counter()
+        passages = retriever.passages(state["search_query"], state.get("k"))
+        return {**state, "passages": passages, "timings_ms": {"retrieve": (time.perf_counter() - began) * 1000}}
+
+    check = Stage(step="answerability", run=answerability.invoke)
+    cite = Stage(step="citations", run=lambda draft: verify(draft, strict=strict))
+    return RunnableLambda(retrieve, name="retrieve") | AnswerStage(answerer=answerer) | check | cite
 
 
 @dataclass(kw_only=True)
@@ -72,13 +116,24 @@ class Assistant:
     store: Store
     retriever: HybridRetriever
     answerer: Runnable
-    chain: Runnable
+    answerability: Runnable
+    chain: Runnable = field(init=False)
+
+    def __post_init__(self) -> None:
+        """Wire the chain from the parts (so dataclasses.replace with another answerer rewires it)."""
+        self.chain = build_chain(retriever=self.retriever, answerer=self.answerer, answerability=self.answerability,
+                                 strict=self.settings.strict)
 
     def ask(self, question: str, *, history: list[str] | None = None, k: int | None = None) -> Answer:
         """Answer one question (resolved against earlier questions); raises QuestionError for unusable ones."""
         began = time.perf_counter()
-        state = self.prepare(question, history=history, k=k)
-        return self.finish(self.chain.invoke(state), began)
+        return self.finish(self.chain.invoke(self.prepare(question, history=history, k=k)), began)
+
+    def stream(self, question: str, *, history: list[str] | None = None, k: int | None = None) -> Iterator:
+        """Like ask, through the same chain, but yields an LLM's tokens (str) first and the Answer last."""
+        began = time.perf_counter()
+        for item in self.chain.stream(self.prepare(question, history=history, k=k)):
+            yield item if isinstance(item, str) else self.finish(item, began)
 
     def prepare(self, question: str, *, history: list[str] | None = None, k: int | None = None) -> dict:
         """The chain's input: a checked question, its standalone search query and k (fills an empty store)."""
@@ -88,8 +143,7 @@ class Assistant:
                 "k": k or self.settings.top_k}
 
     def finish(self, answer: Answer, began: float) -> Answer:
-        """Add what the sources never mention and the total time."""
-        answer.unmentioned = self.retriever.unmentioned(answer.question)
+        """Add the total time."""
         answer.timings_ms["total"] = (time.perf_counter() - began) * 1000
         return answer
 
@@ -119,6 +173,8 @@ def build_assistant(settings: Settings, *, embeddings: MiniLMEmbeddings | None =
                                         min_evidence=settings.min_evidence, max_sentences=settings.max_answer_sentences)
         uses_llm = settings.llm.strip() not in ("", "extractive")
         answerer = build_llm_answerer(settings, fallback=extractive if fallback else None) if uses_llm else extractive
-    chain = build_chain(retriever=retriever, answerer=answerer, strict=settings.strict)
+    answerability = AnswerabilityCheck(embeddings=embeddings, idf=retriever.idf, in_corpus=retriever.contains,
+                                       min_key_coverage=settings.min_key_coverage, soft_match=settings.soft_match,
+                                       min_semantic=settings.min_semantic)
     return Assistant(settings=settings, embeddings=embeddings, store=store, retriever=retriever,
-                     answerer=answerer, chain=chain)
+                     answerer=answerer, answerability=answerability)

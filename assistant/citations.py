@@ -2,40 +2,25 @@
 
 from __future__ import annotations
 
-import re
-
-from .answer import Draft
-from .models import Answer, AnswerSentence, Citation, Passage
+from .models import Answer, AnswerSentence, Check, Citation, Draft, Passage
 from .prompts import load_prompt
-from .support import strip_markers, support_score, supports
-from .text import collapse, sentence_spans
+from .support import parse_markers, strip_markers, support_score, supports
+from .text import sentence_spans
 
-_MARKERS = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]|【(\d+)】|\[\^(\d+)\]")
-
-
-def parse(text: str) -> list[tuple[str, list[int]]]:
-    """Split an answer into sentences, each with the passage numbers its markers name, in order."""
-    blanked = _MARKERS.sub(lambda m: " " * len(m.group(0)), text)
-    spans = sentence_spans(blanked)
-    markers = [(m.start(), [int(n) for n in re.findall(r"\d+", m.group(0))]) for m in _MARKERS.finditer(text)]
-    out = []
-    for i, (start, end) in enumerate(spans):
-        limit = spans[i + 1][0] if i + 1 < len(spans) else len(text)
-        cited = [n for pos, ns in markers if start <= pos < limit for n in ns]
-        sentence = re.sub(r"\s+([.,;:!?])", r"\1", collapse(blanked[start:end]))
-        out.append((sentence, list(dict.fromkeys(cited))))
-    return [(s, c) for s, c in out if s]
+parse = parse_markers
 
 
 def verify(draft: Draft, *, strict: bool = False) -> Answer:
-    """Validate every citation of a draft and build the typed Answer (or a refusal citing nothing)."""
+    """Validate every citation of a draft and build the typed Answer (or a refusal citing nothing); a partial
+    answer keeps the passage it quotes but stays declined."""
     answer = Answer(question=draft.question, text=draft.text, refused=draft.refused, passages=draft.passages,
                     answerer=draft.answerer, search_query=draft.search_query, evidence_score=draft.evidence_score,
-                    timings_ms=dict(draft.timings_ms), notice=draft.notice)
-    if draft.refused:
+                    timings_ms=dict(draft.timings_ms), notice=draft.notice, unmentioned=list(draft.unmentioned),
+                    partial=draft.partial, decision=draft.decision, checks=list(draft.checks))
+    if draft.refused and not draft.partial:
         return answer
-    sentences = [_check(s, cited, draft.passages) for s, cited in parse(draft.text)]
-    if strict:
+    sentences = [_check(s, cited, draft.passages) for s, cited in parse_markers(draft.text)]
+    if strict and not draft.partial:
         sentences = [s for s in sentences if s.supported]
     if not sentences or not any(s.citations for s in sentences):
         return _refusal(answer, "the answer cited none of the passages" if sentences else "")
@@ -53,8 +38,12 @@ def _number(answer: Answer, sentences: list[AnswerSentence]) -> Answer:
     """Renumber cited passages 1..m in order of first citation and rewrite the markers to match."""
     order = list(dict.fromkeys(n for s in sentences for n in s.citations))
     new_id = {passage: i for i, passage in enumerate(order, start=1)}
+    titles = {p: answer.passages[p - 1].chunk.title for p in order}
+    several = len({answer.passages[p - 1].chunk.doc_id for p in order}) > 1
     answer.sentences = [AnswerSentence(text=s.text, citations=tuple(new_id[n] for n in s.citations),
-                                       supported=s.supported) for s in sentences]
+                                       supported=s.supported,
+                                       source=titles[s.citations[0]] if several and s.citations else "")
+                        for s in sentences]
     answer.text = " ".join(s.text + "".join(f" [{n}]" for n in s.citations) for s in answer.sentences)
     answer.citations = [_citation(new_id[p], answer.passages[p - 1], answer.sentences) for p in order]
     return answer
@@ -77,7 +66,8 @@ def _citation(number: int, passage: Passage, sentences: list[AnswerSentence]) ->
 
 
 def _refusal(answer: Answer, reason: str) -> Answer:
-    """Turn an answer with nothing verifiable into a refusal."""
+    """Turn an answer with nothing verifiable into a refusal, recording why."""
     answer.refused, answer.text, answer.citations, answer.sentences = True, load_prompt("refusal"), [], []
-    answer.notice = reason
+    answer.partial, answer.decision, answer.notice = False, "declined", reason
+    answer.checks.append(Check(check="citations", passed=False, detail=reason or "the answer was empty"))
     return answer

@@ -92,10 +92,8 @@ def ask_cmd(ctx, question, as_json, stream, top_k, llm, strict) -> None:
 
 def _stream_to_terminal(assistant, question: str):
     """Echo tokens as they arrive; return the verified Answer (printed in full afterwards)."""
-    from .generate import stream_answer
-
     streamed = False
-    for item in stream_answer(assistant, question):
+    for item in assistant.stream(question):
         if isinstance(item, str):
             click.echo(item, nl=False)
             streamed = True
@@ -234,23 +232,32 @@ def serve_cmd(ctx, host, port, auth, max_upload_mb, concurrency, llm) -> None:
 @click.pass_context
 def eval_cmd(ctx, suite, json_out, top_k, llm) -> None:
     """Run an evaluation suite through the real chain; exit 1 when a metric misses its threshold."""
-    from .chain import build_assistant
-    from .evaluate import DEFAULT_SUITE, SuiteError, load_suite, run_suite, write_comparison, write_reports
+    from .evaluate import (
+        DEFAULT_SUITE,
+        SuiteError,
+        assistant_for,
+        load_suite,
+        run_suite,
+        write_comparison,
+        write_reports,
+    )
 
     settings = _settings(ctx, top_k=top_k)
     try:
         suite_obj = load_suite(suite or DEFAULT_SUITE)
     except SuiteError as exc:
         _fail(str(exc), code=2)
-    base = build_assistant(settings.with_overrides(llm="extractive"))
+    base = assistant_for(suite_obj, settings)
     results = [run_suite(suite_obj, base)]
     if llm:
-        other = build_assistant(settings.with_overrides(llm=llm), embeddings=base.embeddings, fallback=False)
+        other = assistant_for(suite_obj, settings, embeddings=base.embeddings, llm=llm, fallback=False)
         results.append(run_suite(suite_obj, other))
     default_dir = suite_obj.path.parent / "results"
     for result, suffix in zip(results, ("", "-llm"), strict=False):
         paths = write_reports(result, json_out, default_dir=default_dir, suffix=suffix)
         click.echo(result.summary())
+        for split, scores in result.by_split.items():
+            click.echo(f"  {split}: " + result.split_line(scores))
         click.echo(f"report: {paths['markdown']}  json: {paths['json']}")
     if llm:
         click.echo(f"comparison: {write_comparison(results, json_out, default_dir=default_dir)}")

@@ -26,6 +26,7 @@ class Question:
     reference: str = ""
     evidence: tuple[str, ...] = ()
     kind: str = ""
+    split: str = ""
 
 
 @dataclass(kw_only=True)
@@ -36,6 +37,12 @@ class Suite:
     path: Path
     questions: list[Question]
     thresholds: dict[str, float]
+
+    @property
+    def corpus(self) -> Path | None:
+        """The suite's own corpus folder (evals/NAME/corpus), or None for a suite over the default knowledge."""
+        folder = self.path.parent / "corpus"
+        return folder if folder.is_dir() else None
 
 
 def load_suite(path: Path) -> Suite:
@@ -59,7 +66,8 @@ def _question(file: Path, number: int, line: str) -> Question:
         data = json.loads(line)
         return Question(id=str(data["id"]), question=str(data["question"]), answerable=bool(data["answerable"]),
                         reference=str(data.get("reference") or ""), evidence=tuple(data.get("evidence") or ()),
-                        kind=str(data.get("kind") or ("unanswerable" if not data["answerable"] else "")))
+                        kind=str(data.get("kind") or ("unanswerable" if not data["answerable"] else "")),
+                        split=str(data.get("split") or ""))
     except (ValueError, KeyError, TypeError) as exc:
         raise SuiteError(f"{file}:{number}: invalid suite entry ({exc.__class__.__name__}: {exc})") from None
 
@@ -74,6 +82,7 @@ class SuiteResult:
     records: list[dict] = field(default_factory=list)
     overall: dict[str, float] = field(default_factory=dict)
     by_kind: dict[str, dict[str, float]] = field(default_factory=dict)
+    by_split: dict[str, dict[str, float]] = field(default_factory=dict)
     thresholds: dict[str, float] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
 
@@ -87,6 +96,13 @@ class SuiteResult:
                 f"p50 {self.overall['latency_p50_ms']:.0f} ms")
 
 
+    def split_line(self, scores: dict) -> str:
+        """One line of the metrics that decide trust, for one split."""
+        return (f"{scores['questions']} questions, refusal P/R {_num(scores['refusal_precision'])}/"
+                f"{_num(scores['refusal_recall'])}, answer rate {_num(scores['answer_rate'])}, recall@k "
+                f"{_num(scores['recall@k'])}, groundedness {_num(scores['groundedness'])}")
+
+
 def score_question(q: Question, answer) -> dict:
     """All per-question metrics for one answer; answer-quality metrics are None on refusals (counted apart)."""
     retrieved = [p.chunk.text for p in answer.passages]
@@ -95,7 +111,8 @@ def score_question(q: Question, answer) -> dict:
     record = {"id": q.id, "kind": q.kind, "question": q.question, "answerable": q.answerable,
               "refused": answer.refused, "answer": answer.text, "evidence_score": round(answer.evidence_score, 4),
               "latency_ms": round(answer.timings_ms.get("total", 0.0), 2),
-              "outcome": _outcome(q.answerable, answer.refused), "notice": answer.notice}
+              "outcome": _outcome(q.answerable, answer.refused), "notice": answer.notice, "split": q.split,
+              "decision": answer.decision, "reasons": [c.to_json() for c in answer.checks if not c.passed]}
     if q.answerable:
         record["recall@k"] = metrics.recall_at_k(retrieved, list(q.evidence))
         record["mrr"] = metrics.reciprocal_rank(retrieved, list(q.evidence))
@@ -120,6 +137,8 @@ def aggregate(records: list[dict]) -> dict[str, float]:
         values = [r[name] for r in records if name in r]
         out[name] = sum(values) / len(values) if values else None
     out |= metrics.refusal_scores([r["refused"] for r in records], [r["answerable"] for r in records])
+    answerable = [r for r in records if r["answerable"]]
+    out["answer_rate"] = sum(not r["refused"] for r in answerable) / len(answerable) if answerable else 1.0
     latencies = [r["latency_ms"] for r in records]
     out["latency_p50_ms"] = metrics.percentile(latencies, 50)
     out["latency_p95_ms"] = metrics.percentile(latencies, 95)
@@ -140,9 +159,33 @@ def run_suite(suite: Suite, assistant, *, answerer_name: str | None = None) -> S
                          thresholds=dict(suite.thresholds))
     kinds = sorted({r["kind"] for r in records})
     result.by_kind = {kind: aggregate([r for r in records if r["kind"] == kind]) for kind in kinds}
-    result.failures = [f"{m} = {_num(result.overall.get(m))} < {t}" for m, t in suite.thresholds.items()
-                       if result.overall.get(m) is None or result.overall[m] < t]
+    splits = sorted({r["split"] for r in records if r["split"]})
+    result.by_split = {split: aggregate([r for r in records if r["split"] == split]) for split in splits}
+    result.failures = gate(result)
     return result
+
+
+def gate(result: SuiteResult) -> list[str]:
+    """Metrics under their thresholds: flat keys gate the whole suite, a "test"/"dev" object gates that split."""
+    failures = []
+    for key, value in result.thresholds.items():
+        scope, limits = (key, value) if isinstance(value, dict) else ("all", {key: value})
+        scores = result.overall if scope == "all" else result.by_split.get(scope, {})
+        for metric, threshold in limits.items():
+            got = scores.get(metric)
+            if got is None or got < threshold:
+                where = "" if scope == "all" else f"[{scope}] "
+                failures.append(f"{where}{metric} = {_num(got)} < {threshold}")
+    return failures
+
+
+def assistant_for(suite: Suite, settings, *, embeddings=None, llm: str = "extractive", fallback: bool = True):
+    """The assistant a suite runs against: its own corpus in its own collection, else the default knowledge."""
+    from .chain import build_assistant
+
+    if suite.corpus is not None:
+        settings = settings.with_overrides(collection=f"eval-{suite.name}", knowledge_dir=suite.corpus)
+    return build_assistant(settings.with_overrides(llm=llm), embeddings=embeddings, fallback=fallback)
 
 
 def _num(value) -> str:

@@ -8,8 +8,7 @@ check, strict mode, renumbering) stays in citations.verify; this module only nor
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -17,11 +16,11 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableSerializable
 from pydantic import ConfigDict
 
-from .answer import Draft
 from .llm import LLMConfigError, LLMUnavailable, make_chat_model, one_line, parse_llm_spec, unavailable_errors
-from .models import Answer, Passage
+from .models import Check, Draft, Passage
 from .prompts import load_prompt
 from .settings import Settings
+from .support import attribute
 from .text import collapse
 
 FALLBACK_ANSWERER = "extractive (fallback)"
@@ -121,8 +120,12 @@ class LLMAnswerer(RunnableSerializable[dict, Draft]):
                       answerer=self.name, search_query=input.get("search_query") or input["question"],
                       timings_ms=dict(input.get("timings_ms") or {}))
         if is_refusal(text):
-            draft.text, draft.refused = load_prompt("refusal"), True
+            draft.text, draft.refused, draft.decision = load_prompt("refusal"), True, "declined"
             draft.notice = "" if text or not input["passages"] else "the model returned an empty answer"
+            draft.checks.append(Check(check="model", passed=False, detail=draft.notice or
+                                      "the model said the sources do not cover the question"))
+            return draft
+        draft.text = attribute(text, [p.chunk.text for p in input["passages"]])
         return draft
 
     def _fall_back(self, input: dict, exc: BaseException, config: RunnableConfig | None) -> Draft:
@@ -144,32 +147,3 @@ def build_llm_answerer(settings: Settings, *, fallback: Runnable | None = None) 
             raise LLMConfigError("ASSISTANT_LLM=extractive: pass the ExtractiveAnswerer as fallback")
         return fallback
     return LLMAnswerer(chat_model=model, name=parse_llm_spec(settings.llm).label, fallback=fallback)
-
-
-def stream_answer(assistant: Any, question: str, *, history: list[str] | None = None,
-                  k: int | None = None) -> Iterator[str | Answer]:
-    """Like Assistant.ask, but yields the model's tokens first and the verified Answer last."""
-    from .chain import verify_timed  # chain imports this module to build the answerer
-
-    began = time.perf_counter()
-    state = assistant.prepare(question, history=history, k=k)
-    mark = time.perf_counter()
-    state["passages"] = assistant.retriever.passages(state["search_query"], state["k"])
-    state["timings_ms"] = {"retrieve": (time.perf_counter() - mark) * 1000}
-    mark = time.perf_counter()
-    draft = yield from _draft_tokens(assistant.answerer, state)
-    draft.timings_ms = dict(state["timings_ms"], answer=(time.perf_counter() - mark) * 1000)
-    yield assistant.finish(verify_timed(draft, assistant.settings.strict), began)
-
-
-def _draft_tokens(answerer: Runnable, state: dict) -> Generator[str, None, Draft]:
-    """Yield an answerer's tokens (when it can stream) and return its Draft."""
-    if not hasattr(answerer, "stream_draft"):
-        return answerer.invoke(state)
-    draft = None
-    for item in answerer.stream_draft(state):
-        if isinstance(item, Draft):
-            draft = item
-        else:
-            yield item
-    return draft

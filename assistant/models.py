@@ -40,6 +40,15 @@ class Passage:
     rank: int
     dense_score: float | None = None
     lexical_score: float | None = None
+    dense_rank: int | None = None
+    lexical_rank: int | None = None
+
+    def trace(self) -> dict:
+        """How this passage was found, for the retrieval trace in `--json` and the web chat."""
+        c = self.chunk
+        return {"rank": self.rank, "doc_id": c.doc_id, "title": c.title, "start": c.start, "end": c.end,
+                "score": round(self.score, 5), "dense_score": _round(self.dense_score), "dense_rank": self.dense_rank,
+                "lexical_score": _round(self.lexical_score), "lexical_rank": self.lexical_rank}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -76,6 +85,40 @@ class AnswerSentence:
     text: str
     citations: tuple[int, ...]
     supported: bool
+    source: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Check:
+    """One answerability check: which one, whether it passed, on which terms, and why (one line)."""
+
+    check: str
+    passed: bool
+    terms: tuple[str, ...] = ()
+    detail: str = ""
+
+    def to_json(self) -> dict:
+        """JSON shape shown in `--json` and the web chat's answer details."""
+        return {"check": self.check, "passed": self.passed, "terms": list(self.terms), "detail": self.detail}
+
+
+@dataclass(kw_only=True)
+class Draft:
+    """An answerer's output, checked for answerability, before citation validation turns it into an Answer."""
+
+    question: str
+    text: str
+    refused: bool
+    passages: list[Passage]
+    answerer: str
+    evidence_score: float = 0.0
+    notice: str = ""
+    search_query: str = ""
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    partial: bool = False
+    decision: str = "answered"
+    checks: list[Check] = field(default_factory=list)
+    unmentioned: list[str] = field(default_factory=list)
 
 
 @dataclass(kw_only=True)
@@ -94,11 +137,19 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     notice: str = ""
     unmentioned: list[str] = field(default_factory=list)
+    partial: bool = False
+    decision: str = "answered"
+    checks: list[Check] = field(default_factory=list)
 
     @property
     def verified_sentences(self) -> int:
-        """How many answer sentences the support check confirmed."""
-        return sum(1 for s in self.sentences if s.supported)
+        """How many answer sentences the support check confirmed (none for a declined or partial answer)."""
+        return 0 if self.refused else sum(1 for s in self.sentences if s.supported)
+
+    @property
+    def answerability(self) -> dict:
+        """The decision and every check behind it, so a user can see why something was declined."""
+        return {"decision": self.decision, "partial": self.partial, "reasons": [c.to_json() for c in self.checks]}
 
     def to_json(self) -> dict:
         """The `assistant ask --json` object."""
@@ -115,4 +166,13 @@ class Answer:
             "verified_sentences": self.verified_sentences,
             "notice": self.notice,
             "unmentioned": self.unmentioned,
+            "partial": self.partial,
+            "answerability": self.answerability,
+            "retrieval": {"search_query": self.search_query or self.question,
+                          "passages": [p.trace() for p in self.passages]},
         }
+
+
+def _round(value: float | None) -> float | None:
+    """Four decimals, keeping None."""
+    return None if value is None else round(value, 4)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import math
 import threading
 from collections import Counter
@@ -14,7 +15,7 @@ from pydantic import ConfigDict, PrivateAttr
 from .embeddings import MiniLMEmbeddings
 from .models import Chunk, Passage
 from .store import Store
-from .text import collapse, entities, terms
+from .text import collapse, same_stem, terms
 
 RRF_K = 60
 
@@ -29,6 +30,7 @@ class LexicalIndex:
         self._bm25 = bm25s.BM25()
         tokens = [terms(c.text) or ["\u2205"] for c in chunks]
         self._df = Counter(t for doc in tokens for t in set(doc))
+        self._vocabulary: list[str] | None = None
         if chunks:
             self._bm25.index(tokens, show_progress=False)
 
@@ -38,8 +40,14 @@ class LexicalIndex:
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
     def contains(self, term: str) -> bool:
-        """Whether any stored chunk contains the term."""
-        return term in self._df
+        """Whether any stored chunk contains the term, or a word of the same stem ("Asian" for "Asia")."""
+        if term in self._df:
+            return True
+        if self._vocabulary is None:
+            self._vocabulary = sorted(self._df)
+        low = bisect.bisect_left(self._vocabulary, term[:4])
+        high = bisect.bisect_left(self._vocabulary, term[:4] + "\uffff")
+        return any(same_stem(term, word) for word in self._vocabulary[low:high])
 
     def search(self, query: str, k: int) -> list[tuple[Chunk, float]]:
         """Top-k chunks by BM25 score; chunks sharing no term with the query are left out."""
@@ -77,10 +85,9 @@ class HybridRetriever(BaseRetriever):
         """Term weight from the current corpus, for answerers that score sentences."""
         return self.lexical_index().idf(term)
 
-    def unmentioned(self, question: str) -> list[str]:
-        """Names in the question that no stored chunk contains: what the sources never mention."""
-        index = self.lexical_index()
-        return [name for name in entities(question) if not any(index.contains(t) for t in terms(name))]
+    def contains(self, term: str) -> bool:
+        """Whether any stored chunk contains the term (for names the sources never mention)."""
+        return self.lexical_index().contains(term)
 
     def passages(self, query: str, k: int | None = None) -> list[Passage]:
         """Fuse the dense and lexical rankings and keep the best k."""
@@ -93,10 +100,12 @@ class HybridRetriever(BaseRetriever):
                 entry = fused.setdefault(chunk.chunk_id, {"chunk": chunk, "rrf": 0.0})
                 entry["rrf"] += 1.0 / (RRF_K + rank)
                 entry[name] = score
+                entry[f"{name}_rank"] = rank
         ranked = sorted(fused.values(), key=lambda e: (-e["rrf"], e["chunk"].doc_id, e["chunk"].start))
         best = _distinct_texts(ranked)[:k]
         return [Passage(chunk=e["chunk"], score=e["rrf"], rank=r, dense_score=e.get("dense"),
-                        lexical_score=e.get("lexical")) for r, e in enumerate(best, start=1)]
+                        lexical_score=e.get("lexical"), dense_rank=e.get("dense_rank"),
+                        lexical_rank=e.get("lexical_rank")) for r, e in enumerate(best, start=1)]
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
         """LangChain hook: passages as Documents."""

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from .chain import Assistant
 from .documents import SUPPORTED_SUFFIXES, DocumentError, document_id, load
-from .generate import stream_answer
 from .ingest import ingest, remove_document
 from .models import Answer
 from .render import conversation_markdown
@@ -26,7 +25,7 @@ class ChatService:
     def stream(self, message: str, answers: list[Answer], k: int):
         """Like ask, but yields an LLM's tokens before the verified Answer (extractive: just the Answer)."""
         history = [a.search_query or a.question for a in answers]
-        yield from stream_answer(self.assistant, message, history=history, k=int(k))
+        yield from self.assistant.stream(message, history=history, k=int(k))
 
     def documents(self) -> list[dict]:
         """The stored documents (re-read, so ingests by other processes show up)."""

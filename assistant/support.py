@@ -11,10 +11,25 @@ from __future__ import annotations
 
 import re
 
-from .text import collapse, numbers, terms
+from .text import collapse, numbers, sentence_spans, terms
 
 SUPPORT_RECALL = 0.7
 _MARKER = re.compile(r"\s*(?:\[\d+(?:\s*[,;]\s*\d+)*\]|【\d+】)")
+_MARKERS = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]|【(\d+)】|\[\^(\d+)\]")
+
+
+def parse_markers(text: str) -> list[tuple[str, list[int]]]:
+    """Split an answer into sentences, each with the passage numbers its markers name, in order."""
+    blanked = _MARKERS.sub(lambda m: " " * len(m.group(0)), text)
+    spans = sentence_spans(blanked)
+    markers = [(m.start(), [int(n) for n in re.findall(r"\d+", m.group(0))]) for m in _MARKERS.finditer(text)]
+    out = []
+    for i, (start, end) in enumerate(spans):
+        limit = spans[i + 1][0] if i + 1 < len(spans) else len(text)
+        cited = [n for pos, ns in markers if start <= pos < limit for n in ns]
+        sentence = re.sub(r"\s+([.,;:!?])", r"\1", collapse(blanked[start:end]))
+        out.append((sentence, list(dict.fromkeys(cited))))
+    return [(s, c) for s, c in out if s]
 
 
 def strip_markers(sentence: str) -> str:
@@ -40,3 +55,16 @@ def support_score(sentence: str, passage: str) -> float:
 def supports(sentence: str, passages: list[str]) -> bool:
     """Whether the passages, read together, support the sentence."""
     return bool(passages) and support_score(sentence, "\n".join(passages)) >= SUPPORT_RECALL
+
+
+def attribute(text: str, passages: list[str]) -> str:
+    """Give every sentence without a marker the [n] of the passage that best supports it (if any does), so a
+    model that writes no markers can still be checked; sentences nothing supports stay unmarked (flagged later)."""
+    out = []
+    for sentence, cited in parse_markers(text):
+        if not cited and passages:
+            scores = [support_score(sentence, p) for p in passages]
+            best = max(range(len(scores)), key=scores.__getitem__)
+            cited = [best + 1] if scores[best] >= SUPPORT_RECALL else []
+        out.append(sentence + "".join(f" [{n}]" for n in cited))
+    return " ".join(out)

@@ -14,6 +14,7 @@ _ABBREVIATIONS = {
 _SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9À-Ý])|[.!?…]+[\"'”’)\]]*(?=\s*$)")
 _WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*", re.UNICODE)
 _WHITESPACE = re.compile(r"\s+")
+_ACRONYM = re.compile(r"\b(?:[A-Za-z]\.){2,}")
 
 STOPWORDS = frozenset(
     """
@@ -94,6 +95,7 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
 def words(text: str) -> list[str]:
     """Lower-cased word tokens, possessives folded ("Russia's" -> "russia")."""
     out = []
+    text = _ACRONYM.sub(lambda m: m.group(0).replace(".", ""), text)
     for w in _WORD.findall(text.lower()):
         w = w.replace("’", "'")
         out.append(w[:-2] if w.endswith("'s") else w)
@@ -125,3 +127,15 @@ def entities(text: str) -> list[str]:
     """Capitalised words and runs of them that do not start a sentence: the names a question is about."""
     found = re.findall(r"(?<![.?!]\s)(?<!^)\b([A-Z][\w-]+(?:\s+[A-Z][\w-]+)*)", text.strip())
     return [e for e in found if e.lower() not in STOPWORDS]
+
+
+_DEMONYM = {"n", "an", "ian", "ns", "ans", "ians", "i", "is", "ese", "ish"}
+
+
+def same_stem(a: str, b: str) -> bool:
+    """One term extends the other: by anything past 5 shared letters ("belarus"/"belarusian",
+    "kyrgyz"/"kyrgyzstan"), or by a demonym ending past 4 ("asia"/"asian", "iran"/"iranian")."""
+    short, long = (a, b) if len(a) <= len(b) else (b, a)
+    if not long.startswith(short) or len(short) < 4:
+        return False
+    return len(short) >= 5 or long[len(short):] in _DEMONYM

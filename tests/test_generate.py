@@ -23,7 +23,6 @@ from assistant.generate import (
     build_llm_answerer,
     build_messages,
     normalise_markers,
-    stream_answer,
 )
 from assistant.llm import (
     LLMConfigError,
@@ -140,9 +139,21 @@ def test_passages_are_renumbered_in_order_of_first_citation(essay_assistant, quo
     assert quotes[2] in collapse(answer.citations[0].text) and quotes[0] in collapse(answer.citations[1].text)
 
 
-def test_a_sentence_without_a_marker_is_flagged_and_cites_nothing(essay_assistant, quotes):
+def test_an_unmarked_sentence_is_attributed_to_the_passage_that_supports_it(essay_assistant, quotes):
     answer = ask(essay_assistant, fake(f"{quotes[0]} [1] {quotes[1]}"))
+    assert [(s.citations, s.supported) for s in answer.sentences] == [((1,), True), ((2,), True)]
+    assert quotes[1] in collapse(answer.citations[1].text)
+
+
+def test_an_unmarked_sentence_nothing_supports_is_flagged_and_cites_nothing(essay_assistant, quotes):
+    answer = ask(essay_assistant, fake(f"{quotes[0]} [1] {FABRICATED}"))
     assert [(s.citations, s.supported) for s in answer.sentences] == [((1,), True), ((), False)]
+
+
+def test_a_model_that_writes_no_markers_at_all_gets_every_supported_sentence_attributed(essay_assistant, quotes):
+    answer = ask(essay_assistant, fake(f"{quotes[1]} {quotes[0]} {FABRICATED}"))
+    assert not answer.refused and [s.supported for s in answer.sentences] == [True, True, False]
+    assert [s.citations for s in answer.sentences][:2] == [(1,), (2,)] and answer.sentences[2].citations == ()
 
 
 @pytest.mark.parametrize("reply", ["", "   ", REFUSAL, f"{REFUSAL} [1]",
@@ -178,7 +189,7 @@ def test_stream_draft_yields_tokens_then_the_draft(essay_assistant, quotes):
 def test_stream_answer_yields_tokens_then_a_verified_answer(essay_assistant, quotes):
     answerer = LLMAnswerer(chat_model=fake(f"{quotes[0]} [1] {FABRICATED} [2]"), name="fake:test")
     assistant = dataclasses.replace(essay_assistant, answerer=answerer)
-    items = list(stream_answer(assistant, QUESTION))
+    items = list(assistant.stream(QUESTION))
     answer = items[-1]
     assert all(isinstance(t, str) for t in items[:-1]) and len(items) > 5
     assert isinstance(answer, Answer) and [s.supported for s in answer.sentences] == [True, False]
@@ -186,7 +197,7 @@ def test_stream_answer_yields_tokens_then_a_verified_answer(essay_assistant, quo
 
 
 def test_stream_answer_works_with_the_extractive_answerer(essay_assistant):
-    items = list(stream_answer(essay_assistant, QUESTION))
+    items = list(essay_assistant.stream(QUESTION))
     assert len(items) == 1 and isinstance(items[0], Answer) and items[0].answerer == "extractive"
 
 
@@ -207,7 +218,7 @@ def test_passages_are_fenced_data_and_cannot_close_their_fence():
     assert user.text.count("</passage>") == 1 and user.text.count("<passage ") == 1
     assert "&lt;/passage&gt;" in fenced[0][2] and fenced[0][1] == "Evil &quot;doc&quot; &lt;b&gt;"
     assert user.text.index("</passage>") < user.text.index("What does the document say?")
-    assert not draft.refused and draft.text == "HACKED"
+    assert not draft.refused and draft.text == "HACKED [1]"  # a verbatim quote of the passage, attributed to it
 
 
 def test_an_obeyed_injection_is_not_passed_off_as_a_cited_answer(essay_assistant):

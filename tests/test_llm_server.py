@@ -19,7 +19,7 @@ import pytest
 
 from assistant.chain import build_chain
 from assistant.citations import parse, verify
-from assistant.generate import FALLBACK_ANSWERER, LLMAnswerer, build_llm_answerer, stream_answer
+from assistant.generate import FALLBACK_ANSWERER, LLMAnswerer, build_llm_answerer
 from assistant.llm import LlamaCppChatModel, check_backend, make_chat_model
 from assistant.models import Answer
 from assistant.prompts import load_prompt
@@ -164,7 +164,7 @@ def test_strict_mode_keeps_only_supported_sentences(essay_assistant, answerer):
 
 
 def test_streaming_yields_tokens_then_a_verified_answer(essay_assistant, answerer):
-    items = list(stream_answer(dataclasses.replace(essay_assistant, answerer=answerer), QUESTIONS[0]))
+    items = list(dataclasses.replace(essay_assistant, answerer=answerer).stream(QUESTIONS[0]))
     tokens, answer = items[:-1], items[-1]
     assert len(tokens) >= 2 and all(isinstance(t, str) for t in tokens)
     assert_honest(answer)

@@ -1,0 +1,157 @@
+"""The answerability stage: after sentences are chosen, decide whether they answer the question at all.
+
+Similarity finds the nearest material; it cannot tell "the sources discuss Belaruskali" from "the sources say how
+many people Belaruskali employs". This stage checks, deterministically and offline (the shipped embedding model
+is the only model used), that
+  1. every name in the question occurs somewhere in the corpus           (check `unknown_names`),
+  2. the names occur in the chosen sentences or their passages           (check `subject`),
+  3. one chosen sentence carries what is asked: the question's key terms (check `key_terms`),
+  4. a question asking for a number, date, person, place or names gets a sentence holding one next to the
+     subject                                                            (check `answer_type`).
+A failure of 1 or 2 declines; a failure of 3 or 4 when the subject is there gives a partial answer ("The sources
+mention X but do not say Y", with the passage quoted), which counts as declined. Every check is recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from langchain_core.runnables import RunnableSerializable
+from pydantic import ConfigDict
+
+from .embeddings import MiniLMEmbeddings
+from .models import Check, Draft
+from .prompts import load_prompt
+from .questions import TYPE_LABELS, Profile, carries_subject, name_in, profile, term_in, typed_items
+from .support import parse_markers
+from .text import STOPWORDS, terms, words
+
+
+class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
+    """The LCEL stage between the answerer and citation validation; see the module docstring."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    embeddings: MiniLMEmbeddings
+    idf: Callable[[str], float]
+    in_corpus: Callable[[str], bool]
+    min_key_coverage: float = 0.5
+    soft_match: float = 0.55
+    min_semantic: float = 0.6
+    name: str = "answerability"
+
+    def invoke(self, input: Draft, config=None, **kwargs) -> Draft:
+        """Record every check on the draft; decline or turn it into a partial answer when one fails."""
+        draft = input
+        prof = profile(draft.search_query or draft.question, self.idf)
+        unknown = [n for n in prof.names if not all(self.in_corpus(t) for t in terms(n))]
+        draft.unmentioned = unknown
+        if unknown:
+            return _decline(draft, Check(check="unknown_names", passed=False, terms=tuple(unknown),
+                                         detail=f"the sources never mention {_join(unknown)}"))
+        draft.checks.append(Check(check="unknown_names", passed=True, terms=tuple(prof.names),
+                                  detail="every name in the question occurs in the sources" if prof.names else
+                                  "the question names no one"))
+        if draft.refused:
+            return draft
+        return self.assess(draft, prof)
+
+    def assess(self, draft: Draft, prof: Profile) -> Draft:
+        """Subject, key terms and answer type of the chosen sentences."""
+        chosen = [(s, cited) for s, cited in parse_markers(draft.text) if cited]
+        if not chosen:
+            return draft  # nothing cited: citation validation declines it and says so
+        cited = sorted({n for _, ns in chosen for n in ns if 1 <= n <= len(draft.passages)})
+        context = set(terms(" ".join([s for s, _ in chosen] + [draft.passages[n - 1].chunk.text for n in cited])))
+        missing = [n for n in prof.names if not name_in(n, context)]
+        if missing:
+            return _decline(draft, Check(check="subject", passed=False, terms=tuple(missing),
+                                         detail=f"the quoted passages do not mention {_join(missing) or 'it'}"))
+        mentioned = _join(prof.names) or "the question's terms"
+        draft.checks.append(Check(check="subject", passed=True, terms=tuple(prof.names),
+                                  detail=f"the quoted passages mention {mentioned}"))
+        share, missed = self.key_coverage(prof, " ".join([s for s, _ in chosen] + [_text(draft, cited)]))
+        closest = self.closest(draft.search_query or draft.question, [s for s, _ in chosen])
+        measured = f"they cover {share:.0%} of the key terms; the closest sentence has cosine {closest:.2f}"
+        if share < self.min_key_coverage and closest < self.min_semantic:
+            return self.partial(draft, prof, chosen, Check(
+                check="key_terms", passed=False, terms=tuple(missed),
+                detail=f"the quoted passages say nothing about {_quoted(missed)} ({measured})"))
+        draft.checks.append(Check(check="key_terms", passed=True, terms=tuple(prof.key_words.values()),
+                                  detail=f"the quoted passages carry the question: {measured}"))
+        return self.check_type(draft, prof, chosen, [self.key_coverage(prof, s) for s, _ in chosen])
+
+    def check_type(self, draft: Draft, prof: Profile, chosen: list, coverage: list) -> Draft:
+        """A question for a number, date, person, place or names needs one next to its subject."""
+        if prof.kind is None:
+            return draft
+        question = draft.search_query or draft.question
+        for (sentence, cited), (share, _) in zip(chosen, coverage, strict=True):
+            items = typed_items(sentence, prof.kind, question)
+            if items and share >= self.min_key_coverage and carries_subject(prof, sentence, _text(draft, cited)):
+                draft.checks.append(Check(check="answer_type", passed=True, terms=tuple(items[:5]),
+                                          detail=f"asked for {prof.kind}; found {_join(items[:3])}"))
+                return draft
+        return self.partial(draft, prof, chosen, Check(
+            check="answer_type", passed=False, terms=(prof.kind,),
+            detail=f"asked for {prof.kind}; no quoted sentence about the subject holds one"))
+
+    def key_coverage(self, prof: Profile, sentence: str) -> tuple[float, list[str]]:
+        """IDF-weighted share of the question's key terms the sentence carries, exactly or as a close word."""
+        if not prof.key_words:
+            return 1.0, []
+        vocabulary = set(terms(sentence))
+        absent = [t for t in prof.key_words if not term_in(t, vocabulary)]
+        absent = self.soft_absent(prof, absent, sentence)
+        weights = {t: self.idf(t) for t in prof.key_words}
+        total = sum(weights.values()) or 1.0
+        return 1.0 - sum(weights[t] for t in absent) / total, [prof.key_words[t] for t in absent]
+
+    def closest(self, question: str, sentences: list[str]) -> float:
+        """Cosine similarity between the question and the quoted sentence closest to it in meaning."""
+        vectors = self.embeddings.encode_cached([question] + sentences)
+        return float((vectors[1:] @ vectors[0]).max())
+
+    def soft_absent(self, prof: Profile, absent: list[str], sentence: str) -> list[str]:
+        """Of the absent key terms, those with no word of the sentence close in meaning (embedding cosine)."""
+        content = [w for w in dict.fromkeys(words(sentence)) if w not in STOPWORDS and len(w) > 2]
+        if not absent or not content:
+            return absent
+        vectors = self.embeddings.encode_cached([prof.key_words[t] for t in absent] + content)
+        similarity = vectors[:len(absent)] @ vectors[len(absent):].T
+        return [t for t, row in zip(absent, similarity, strict=True) if row.max() < self.soft_match]
+
+    def partial(self, draft: Draft, prof: Profile, chosen: list, check: Check) -> Draft:
+        """"The sources mention X but do not say Y", quoting the sentence that mentions X; counts as declined."""
+        draft.checks.append(check)
+        subject = _join(prof.names) or _quoted(list(prof.key_words.values())[:3])
+        wanted = TYPE_LABELS[prof.kind] if check.check == "answer_type" else \
+            f"anything about {_quoted(list(check.terms))}"
+        mention = next((c for c in chosen if carries_subject(prof, c[0], _text(draft, c[1]))), chosen[0])
+        markers = "".join(f" [{n}]" for n in mention[1])
+        draft.text = f"The sources mention {subject} but do not say {wanted}. {mention[0]}{markers}"
+        draft.refused, draft.partial, draft.decision = True, True, "partial"
+        return draft
+
+
+def _decline(draft: Draft, check: Check) -> Draft:
+    """A refusal citing nothing, with the check that caused it."""
+    draft.checks.append(check)
+    draft.text, draft.refused, draft.partial, draft.decision = load_prompt("refusal"), True, False, "declined"
+    return draft
+
+
+def _join(items: list[str]) -> str:
+    """'A', 'A and B', 'A, B and C'."""
+    items = list(dict.fromkeys(items))
+    return " and ".join(items) if len(items) < 3 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _quoted(items: list[str]) -> str:
+    """Words in typographic quotes, joined."""
+    return _join([f"“{w}”" for w in items])
+
+
+def _text(draft: Draft, cited: list[int]) -> str:
+    """The text of the passages a sentence cites."""
+    return "\n".join(draft.passages[n - 1].chunk.text for n in cited if 1 <= n <= len(draft.passages))
