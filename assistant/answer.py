@@ -108,8 +108,9 @@ class ExtractiveAnswerer(RunnableSerializable[dict, Draft]):
         query = input.get("search_query") or question
         candidates = candidate_sentences(passages)
         prof = profile(query, self.idf)
-        scores, coverage = self.score(query, candidates, prof)
+        scores, coverage = self.score(query, candidates)
         evidence = float(scores.max()) if len(candidates) else 0.0
+        scores = self.prefer_typed(scores, candidates, prof, query)
         draft = Draft(question=question, text=load_prompt("refusal"), refused=True, passages=passages,
                       answerer=self.name, evidence_score=evidence, search_query=query, decision="declined")
         passed = evidence >= self.min_evidence
@@ -122,9 +123,8 @@ class ExtractiveAnswerer(RunnableSerializable[dict, Draft]):
             draft.refused, draft.decision = False, "answered"
         return draft
 
-    def score(self, query: str, candidates: list[Candidate], prof: Profile) -> tuple[np.ndarray, list[set[str]]]:
-        """Per sentence: weighted mix of cosine similarity and IDF-weighted query-term coverage; for a question
-        wanting a number, date, name..., sentences holding none count half."""
+    def score(self, query: str, candidates: list[Candidate]) -> tuple[np.ndarray, list[set[str]]]:
+        """Per sentence: weighted mix of cosine similarity and IDF-weighted query-term coverage."""
         if not candidates:
             return np.zeros(0), []
         vectors = self.embeddings.encode_cached([query] + [c.text for c in candidates])
@@ -134,11 +134,15 @@ class ExtractiveAnswerer(RunnableSerializable[dict, Draft]):
         total = sum(weights.values()) or 1.0
         covered = [q_terms & set(terms(c.text)) for c in candidates]
         lexical = np.array([sum(weights[t] for t in cov) / total for cov in covered])
-        scores = self.semantic_weight * semantic + (1 - self.semantic_weight) * lexical
-        if prof.kind:
-            typed = np.array([bool(typed_items(c.text, prof.kind, query)) for c in candidates])
-            scores = scores * (0.5 + 0.5 * typed)
-        return scores, covered
+        return self.semantic_weight * semantic + (1 - self.semantic_weight) * lexical, covered
+
+    @staticmethod
+    def prefer_typed(scores: np.ndarray, candidates: list[Candidate], prof: Profile, query: str) -> np.ndarray:
+        """For a question wanting a number, date, name..., sentences holding none rank as if half as close."""
+        if not prof.kind or not candidates:
+            return scores
+        typed = np.array([bool(typed_items(c.text, prof.kind, query)) for c in candidates])
+        return scores * (0.5 + 0.5 * typed)
 
     def select(self, candidates: list[Candidate], scores: np.ndarray, coverage: list[set[str]],
                on_subject: list[bool]) -> list[Candidate]:

@@ -107,15 +107,21 @@ def _stream_to_terminal(assistant, question: str):
 def render(answer) -> str:
     """The answer and its numbered sources, wrapped for a terminal."""
     width = 100
-    lines = [textwrap.fill(answer.text, width)]
+    several = any(s.source for s in answer.sentences)
+    if several and not answer.refused:
+        lines = [textwrap.fill(f"{s.text} " + " ".join(f"[{n}]" for n in s.citations) + f" (from {s.source})",
+                               width, subsequent_indent="  ") for s in answer.sentences]
+    else:
+        lines = [textwrap.fill(answer.text, width)]
     if answer.notice:
         lines.append(f"({answer.notice})")
-    if answer.unmentioned:
-        lines.append(f"(The sources never mention: {', '.join(answer.unmentioned)}.)")
-    if answer.refused:
+    failed = [c.detail for c in answer.checks if not c.passed]
+    if answer.refused and failed:
+        lines.append(f"(Declined: {'; '.join(failed)}.)")
+    if answer.refused and not answer.partial:
         return "\n".join(lines)
     unverified = [s.text for s in answer.sentences if not s.supported]
-    if unverified:
+    if unverified and not answer.partial:
         lines.append(f"({len(unverified)} of {len(answer.sentences)} sentences are not supported by the passages "
                      "they cite: " + " | ".join(unverified) + ")")
     lines += ["", "Sources:"]

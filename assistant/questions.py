@@ -89,8 +89,8 @@ def typed_items(sentence: str, kind: str, question: str) -> list[str]:
         found = [m.group(0) for m in _QUANTITY.finditer(sentence)]
         duration = re.search(r"\bhow long\b", question, re.I)
         return found + ([m.group(0) for m in _DURATION.finditer(sentence)] if duration else [])
-    if kind == "price":
-        return [m.group(0) for m in _PRICE.finditer(sentence)] if _QUANTITY.search(sentence) else []
+    if kind == "price":  # any currency, named or not: a figure is what a price question needs
+        return [m.group(0) for m in _QUANTITY.finditer(sentence)] + [m.group(0) for m in _PRICE.finditer(sentence)]
     if kind == "date":
         return [m.group(0) for m in _DATE.finditer(sentence)]
     if kind == "time":

@@ -1,61 +1,76 @@
-"""Calibrate the extractive answerer's refusal threshold (ASSISTANT_MIN_EVIDENCE) on an eval suite.
+"""Calibrate the answerability thresholds on the dev split of every suite, never on the test split.
 
-For every question it records the evidence score (the best sentence score) once, then sweeps thresholds and
-prints refusal precision/recall/accuracy at each; the chosen threshold maximises accuracy, ties going to the
-lower threshold (answering is preferred when the two are equally good). Usage:
-    python evals/calibrate.py [SUITE] [--weight 0.6]
+For each suite under evals/ (a folder with suite.jsonl; its own corpus/ when it has one) the real chain answers
+every dev question under each combination of ASSISTANT_MIN_EVIDENCE, ASSISTANT_MIN_KEY_COVERAGE and
+ASSISTANT_MIN_SEMANTIC. The chosen combination maximises the balanced accuracy pooled over all dev questions,
+(refusal recall + answer rate) / 2, ties going to the combination that answers more. Usage:
+    python evals/calibrate.py [SUITE_DIR ...]
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import tempfile
 from pathlib import Path
 
-from assistant.chain import build_assistant
-from assistant.evaluate import DEFAULT_SUITE, load_suite
-from assistant.metrics import refusal_scores
-from assistant.settings import Settings
+from assistant.embeddings import MiniLMEmbeddings
+from assistant.evaluate import assistant_for, load_suite
+from assistant.settings import Settings, default_root
+
+GRID = {"min_evidence": (0.12, 0.17, 0.22), "min_key_coverage": (0.3, 0.4, 0.5, 0.6),
+        "min_semantic": (0.45, 0.5, 0.55, 0.6, 0.65)}
 
 
-def evidence_scores(suite_path: Path, weight: float) -> list[tuple[float, bool, str]]:
-    """(evidence score, answerable, id) per question, with refusal switched off."""
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings.from_env(env={}, data_dir=Path(tmp), min_evidence=-1.0)
-        assistant = build_assistant(settings)
-        assistant.answerer.semantic_weight = weight
-        assistant.ensure_corpus()
-        suite = load_suite(suite_path)
-        return [(assistant.ask(q.question).evidence_score, q.answerable, q.id) for q in suite.questions]
+def dev_outcomes(suite_dir: Path, data_dir: Path, embeddings: MiniLMEmbeddings) -> dict[tuple, list[tuple]]:
+    """(answerable, refused) per dev question, for every threshold combination."""
+    suite = load_suite(suite_dir)
+    dev = [q for q in suite.questions if q.split == "dev"] or suite.questions
+    assistant = assistant_for(suite, Settings.from_env(env={}, data_dir=data_dir), embeddings=embeddings)
+    assistant.ensure_corpus()
+    out = {}
+    for combo in itertools.product(*GRID.values()):
+        values = dict(zip(GRID, combo, strict=True))
+        assistant.answerer.min_evidence = values["min_evidence"]
+        assistant.answerability.min_key_coverage = values["min_key_coverage"]
+        assistant.answerability.min_semantic = values["min_semantic"]
+        out[combo] = [(q.answerable, assistant.ask(q.question).refused) for q in dev]
+    return out
 
 
-def sweep(scores: list[tuple[float, bool, str]]) -> list[tuple[float, dict]]:
-    """Refusal scores for each candidate threshold between 0.20 and 0.70."""
-    answerable = [a for _, a, _ in scores]
-    rows = []
-    for step in range(20, 71):
-        threshold = step / 100
-        rows.append((threshold, refusal_scores([s < threshold for s, _, _ in scores], answerable)))
-    return rows
+def scores(outcomes: list[tuple]) -> dict[str, float]:
+    """Refusal precision/recall, answer rate and balanced accuracy of (answerable, refused) pairs."""
+    refused_right = sum(r and not a for a, r in outcomes)
+    refused = sum(r for _, r in outcomes)
+    due = sum(not a for a, _ in outcomes)
+    answerable = sum(a for a, _ in outcomes)
+    recall = refused_right / due if due else 1.0
+    rate = sum(a and not r for a, r in outcomes) / answerable if answerable else 1.0
+    return {"precision": refused_right / refused if refused else 1.0, "recall": recall, "answer_rate": rate,
+            "balanced": (recall + rate) / 2}
 
 
 def main() -> None:
-    """Print the per-question scores, the sweep and the best threshold."""
+    """Sweep the grid on every suite's dev split and print the table and the best combination."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("suite", nargs="?", type=Path, default=DEFAULT_SUITE)
-    parser.add_argument("--weight", type=float, default=0.6, help="semantic weight of the sentence score")
+    root = default_root() / "evals"
+    parser.add_argument("suites", nargs="*", type=Path,
+                        default=sorted(p.parent for p in root.glob("*/suite.jsonl")))
     args = parser.parse_args()
-    scores = evidence_scores(args.suite, args.weight)
-    for score, answerable, qid in sorted(scores):
-        print(f"{score:.3f}  {'answerable  ' if answerable else 'UNANSWERABLE'}  {qid}")
-    rows = sweep(scores)
-    best = max(rows, key=lambda r: (r[1]["refusal_accuracy"], -r[0]))
-    print("\nthreshold  precision  recall  accuracy")
-    for threshold, s in rows[::5]:
-        print(f"{threshold:.2f}       {s['refusal_precision']:.3f}      {s['refusal_recall']:.3f}   "
-              f"{s['refusal_accuracy']:.3f}")
-    print(f"\nbest threshold {best[0]:.2f}: accuracy {best[1]['refusal_accuracy']:.3f}, "
-          f"precision {best[1]['refusal_precision']:.3f}, recall {best[1]['refusal_recall']:.3f}")
+    embeddings = MiniLMEmbeddings()
+    pooled: dict[tuple, list] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for suite_dir in args.suites:
+            for combo, outcomes in dev_outcomes(suite_dir, Path(tmp), embeddings).items():
+                pooled.setdefault(combo, []).extend(outcomes)
+    rows = sorted(((scores(o), combo) for combo, o in pooled.items()),
+                  key=lambda row: (row[0]["balanced"], row[0]["answer_rate"]), reverse=True)
+    print("min_evidence  min_key_coverage  min_semantic | refusal P  refusal R  answer rate  balanced")
+    for s, combo in rows[:15]:
+        print("  ".join(f"{v:>12}" for v in combo) + f" | {s['precision']:.3f}      {s['recall']:.3f}      "
+              f"{s['answer_rate']:.3f}        {s['balanced']:.3f}")
+    best = dict(zip(GRID, rows[0][1], strict=True))
+    print("\nbest on the dev splits: " + ", ".join(f"ASSISTANT_{k.upper()}={v}" for k, v in best.items()))
 
 
 if __name__ == "__main__":
