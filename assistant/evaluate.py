@@ -112,7 +112,8 @@ def score_question(q: Question, answer) -> dict:
               "refused": answer.refused, "answer": answer.text, "evidence_score": round(answer.evidence_score, 4),
               "latency_ms": round(answer.timings_ms.get("total", 0.0), 2),
               "outcome": _outcome(q.answerable, answer.refused), "notice": answer.notice, "split": q.split,
-              "decision": answer.decision, "reasons": [c.to_json() for c in answer.checks if not c.passed]}
+              "decision": answer.decision, "reasons": [c.to_json() for c in answer.checks if not c.passed],
+              "sentences": len(answer.sentences), "verified_sentences": answer.verified_sentences}
     if q.answerable:
         record["recall@k"] = metrics.recall_at_k(retrieved, list(q.evidence))
         record["mrr"] = metrics.reciprocal_rank(retrieved, list(q.evidence))
@@ -143,6 +144,8 @@ def aggregate(records: list[dict]) -> dict[str, float]:
     out["latency_p50_ms"] = metrics.percentile(latencies, 50)
     out["latency_p95_ms"] = metrics.percentile(latencies, 95)
     out["questions"] = len(records)
+    out["sentences"] = sum(r.get("sentences", 0) for r in records if not r["refused"])
+    out["verified_sentences"] = sum(r.get("verified_sentences", 0) for r in records)
     for outcome in ("answered", "refused (correct)", "refused (should answer)", "answered (should refuse)"):
         out[f"n {outcome}"] = sum(r["outcome"] == outcome for r in records)
     return out

@@ -27,6 +27,9 @@ def markdown_report(result) -> str:
         threshold = result.thresholds.get(name)
         status = "" if threshold is None else ("pass" if (o[name] or 0) >= threshold else "**FAIL**")
         lines.append(f"| {name} | {_fmt(o[name])} | {_fmt(threshold)} | {status} |")
+    lines += ["", f"Answer sentences accepted (verified against the passages they cite): {o['verified_sentences']} "
+              f"of {o['sentences']} in {o['n answered'] + o['n answered (should refuse)']} answered questions.", ""]
+    lines += _split_table(result) + _accepted(result)
     lines += ["", "## By kind", "", "| kind | n | " + " | ".join(_HEADLINE[:9]) + " |",
               "|---|---|" + "---|" * 9]
     for kind, agg in result.by_kind.items():
@@ -65,3 +68,26 @@ def comparison_report(results) -> str:
                  f"{_fmt(r.records[i].get('groundedness'))}" for r in results]
         lines.append(f"| {record['id']} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _split_table(result) -> list[str]:
+    """Dev (calibrated on) and test (only scored) side by side."""
+    if not result.by_split:
+        return []
+    names = ("refusal_precision", "refusal_recall", "answer_rate", "recall@k", "groundedness", "token_f1")
+    lines = ["## Dev and test splits", "", "| split | n | " + " | ".join(names) + " |",
+             "|---|---|" + "---|" * len(names)]
+    for split, agg in result.by_split.items():
+        lines.append(f"| {split} | {agg['questions']} | " + " | ".join(_fmt(agg[m]) for m in names) + " |")
+    return lines + [""]
+
+
+def _accepted(result, limit: int = 5) -> list[str]:
+    """A few answers shown verbatim, so a reader sees what was accepted, not only how much."""
+    answered = [r for r in result.records if not r["refused"]][:limit]
+    if not answered:
+        return []
+    lines = ["## Accepted answers (verbatim, first few)", ""]
+    for r in answered:
+        lines += [f"- **{r['id']}** {r['question']}", f"  > {r['answer']}"]
+    return lines + [""]
