@@ -97,7 +97,7 @@ class ExtractiveAnswerer(RunnableSerializable[dict, Draft]):
 
     embeddings: MiniLMEmbeddings
     idf: Callable[[str], float]
-    min_evidence: float = 0.17
+    min_evidence: float = 0.12
     max_sentences: int = 3
     semantic_weight: float = 0.6
     name: str = "extractive"
@@ -117,7 +117,8 @@ class ExtractiveAnswerer(RunnableSerializable[dict, Draft]):
         draft.checks.append(Check(check="evidence", passed=passed, detail=f"best sentence scores {evidence:.2f}; "
                                   f"the threshold is {self.min_evidence:.2f}"))
         if passed:
-            on_subject = [carries_subject(prof, c.text, passages[c.passage - 1].chunk.text) for c in candidates]
+            context = [f"{p.chunk.title}\n{p.chunk.text}" for p in passages]
+            on_subject = [carries_subject(prof, c.text, context[c.passage - 1]) for c in candidates]
             chosen = self.select(candidates, scores, coverage, on_subject)
             draft.text = compose(self.cover_subjects(prof, chosen, candidates, scores, passages))
             draft.refused, draft.decision = False, "answered"
@@ -170,7 +171,8 @@ class ExtractiveAnswerer(RunnableSerializable[dict, Draft]):
         subject the chosen passages do not mention yet (the answer may then run one sentence per subject longer)."""
         chosen = list(chosen)
         for name in prof.subjects:
-            context = set(terms(" ".join(passages[c.passage - 1].chunk.text for c in chosen)))
+            context = set(terms(" ".join(f"{passages[c.passage - 1].chunk.title} {passages[c.passage - 1].chunk.text}"
+                                         for c in chosen)))
             if name_in(name, context):
                 continue
             holders = [i for i, c in enumerate(candidates) if name_in(name, set(terms(c.text)))]

@@ -35,9 +35,9 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
     embeddings: MiniLMEmbeddings
     idf: Callable[[str], float]
     in_corpus: Callable[[str], bool]
-    min_key_coverage: float = 0.5
+    min_key_coverage: float = 0.3
     soft_match: float = 0.55
-    min_semantic: float = 0.6
+    min_semantic: float = 0.4
     name: str = "answerability"
 
     def invoke(self, input: Draft, config=None, **kwargs) -> Draft:
@@ -62,7 +62,7 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
         if not chosen:
             return draft  # nothing cited: citation validation declines it and says so
         cited = sorted({n for _, ns in chosen for n in ns if 1 <= n <= len(draft.passages)})
-        context = set(terms(" ".join([s for s, _ in chosen] + [draft.passages[n - 1].chunk.text for n in cited])))
+        context = set(terms(" ".join([s for s, _ in chosen] + [_text(draft, cited)])))
         missing = [n for n in prof.names if not name_in(n, context)]
         if missing:
             return _decline(draft, Check(check="subject", passed=False, terms=tuple(missing),
@@ -124,7 +124,11 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
     def partial(self, draft: Draft, prof: Profile, chosen: list, check: Check) -> Draft:
         """"The sources mention X but do not say Y", quoting the sentence that mentions X; counts as declined."""
         draft.checks.append(check)
-        subject = _join(prof.names) or _quoted(list(prof.key_words.values())[:3])
+        held = [w for t, w in prof.key_words.items() if w not in check.terms]
+        subject = _join(prof.names) or _quoted(held[:3])
+        if not subject:
+            return _decline(draft, Check(check="subject", passed=False, detail="the quoted sentences carry none of "
+                                         "the question's key terms"))
         wanted = TYPE_LABELS[prof.kind] if check.check == "answer_type" else \
             f"anything about {_quoted(list(check.terms))}"
         mention = next((c for c in chosen if carries_subject(prof, c[0], _text(draft, c[1]))), chosen[0])
@@ -153,5 +157,6 @@ def _quoted(items: list[str]) -> str:
 
 
 def _text(draft: Draft, cited: list[int]) -> str:
-    """The text of the passages a sentence cites."""
-    return "\n".join(draft.passages[n - 1].chunk.text for n in cited if 1 <= n <= len(draft.passages))
+    """The titles and texts of the passages a sentence cites (a document's title says what all of it is about)."""
+    chunks = [draft.passages[n - 1].chunk for n in cited if 1 <= n <= len(draft.passages)]
+    return "\n".join(f"{c.title}\n{c.text}" for c in chunks)

@@ -35,7 +35,7 @@ _PATTERNS = [
     ("quantity", r"\bhow (?:many|much|large|big|far|old|high|tall|long)\b|\bwhat (?:number|percentage|proportion|"
                  r"share|fraction|amount|portion|size|per ?cent)\b|\bwhich (?:percentage|proportion|share)\b"),
     ("date", r"\b(?:what|which|in what|in which) (?:year|date|month|decade|day)\b|\bsince when\b"),
-    ("time", r"\bwhen\b"),
+    ("time", r"^\W*when\b|\bwhen (?:did|was|were|is|are|does|do|will|would|had|has|could)\b"),
     ("names", r"\bname (?:them|the|all|any|some|those|these|two|three)\b|\bwhich (?:countries|states|cities|"
               r"companies|leaders|parties|organi[sz]ations|groups|nations|members|people|firms|officials|"
               r"politicians|candidates|regions)\b|\blist (?:the|all)\b|\bwho (?:were|are) the\b|\bwhich (?:party|"
@@ -45,6 +45,8 @@ _PATTERNS = [
     ("place", r"^\W*where\b|\bwhere (?:did|was|were|is|are|do|does)\b|\b(?:which|what|in what|in which) (?:city|"
               r"town|country|region|place|capital|village|province|location)\b"),
 ]
+_COMPOUND = re.compile(r"(?:,|\band)\s+(?:and\s+)?(?:who|what|when|where|which|why|how|whom|whose|since when|"
+                       r"in (?:what|which))\b", re.I)
 _COMPILED = [(name, re.compile(pattern, re.I)) for name, pattern in _PATTERNS]
 
 _NUMBER_WORDS = (
@@ -52,12 +54,18 @@ _NUMBER_WORDS = (
     r"eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundreds?|thousands?|millions?|"
     r"billions?|trillions?|dozens?|half|halves|quarters?|thirds?|fifths?|tenths?|percent|per cent|percentage|"
     r"twice|double|doubled|tripled|single")
-_QUANTITY = re.compile(rf"\d|%|\b(?:{_NUMBER_WORDS})\b", re.I)
+_QUANTITY = re.compile(rf"\d[\d,.]*\d%?|\d%?|%|\b(?:{_NUMBER_WORDS})\b", re.I)
 _DURATION = re.compile(r"\b(?:several|few|many|weeks?|months?|years?|days?|hours?|decades?|minutes?)\b", re.I)
 _MONTHS = r"January|February|March|April|May|June|July|August|September|October|November|December"
 _DATE = re.compile(rf"\b(?:1[5-9]\d\d|20\d\d)s?\b|\b(?:{_MONTHS})\b", re.I)
 _TIME = re.compile(r"\b(?:after|before|during|until|since|following|when|ago|later|earlier|then|once|while|"
                    r"weeks?|months?|years?|days?|decades?|spring|summer|autumn|winter|today|now)\b", re.I)
+_REASON = re.compile(r"\b(?:because|since|due to|owing to|as a result|result of|in order to|so that|so as to|therefore|"
+                     r"thus|hence|led to|leading to|caused|causing|reasons?|aim(?:ed)?|intended|meant to|in response|"
+                     r"response to|after|amid|fear(?:ed|ing)?|wanted|sought|to avoid|to prevent|to protect|to ensure|"
+                     r"to keep|to stop|citing|cited|accus(?:ed|ing)|claim(?:ed|ing)|argu(?:ed|ing)|explain(?:ed|ing)|"
+                     r"blam(?:ed|ing)|given|motivated|driven by|thanks to|in protest|so)\b", re.I)
+_CALENDAR = frozenset(terms(f"{_MONTHS.replace('|', ' ')} monday tuesday wednesday thursday friday saturday sunday"))
 _PRICE = re.compile(r"[$€£¥₽]|\b(?:dollars?|euros?|rubles?|roubles?|pounds?|yuan|usd|eur|rub|som|dram|manat|"
                     r"tenge|francs?|cents?)\b", re.I)
 _PERSON_ROLES = re.compile(r"\b(?:president|prime minister|minister|leader|leaders|chancellor|king|queen|general|"
@@ -72,11 +80,15 @@ TYPE_LABELS = {
     "person": "who it was",
     "place": "the place asked for",
     "names": "the names asked for",
+    "reason": "why",
 }
 
 
 def expected_type(question: str) -> str | None:
-    """The answer type a question asks for, or None for open questions (why, how, what did...)."""
+    """The answer type a question asks for, or None for open questions (why, how, what did...) and for compound
+    ones ("Who signed it, and how long ...?"), whose parts may want different things."""
+    if _COMPOUND.search(question):
+        return None
     for name, pattern in _COMPILED:
         if pattern.search(question):
             return name
@@ -86,11 +98,13 @@ def expected_type(question: str) -> str | None:
 def typed_items(sentence: str, kind: str, question: str) -> list[str]:
     """The things of the asked-for kind in a sentence (names the question already contains do not count)."""
     if kind == "quantity":
-        found = [m.group(0) for m in _QUANTITY.finditer(sentence)]
+        found = quantities(sentence)
         duration = re.search(r"\bhow long\b", question, re.I)
         return found + ([m.group(0) for m in _DURATION.finditer(sentence)] if duration else [])
     if kind == "price":  # any currency, named or not: a figure is what a price question needs
-        return [m.group(0) for m in _QUANTITY.finditer(sentence)] + [m.group(0) for m in _PRICE.finditer(sentence)]
+        return quantities(sentence) + [m.group(0) for m in _PRICE.finditer(sentence)]
+    if kind == "reason":
+        return [m.group(0) for m in _REASON.finditer(sentence)]
     if kind == "date":
         return [m.group(0) for m in _DATE.finditer(sentence)]
     if kind == "time":
@@ -99,6 +113,18 @@ def typed_items(sentence: str, kind: str, question: str) -> list[str]:
     if kind == "person":
         return names + [m.group(0) for m in _PERSON_ROLES.finditer(sentence)]
     return names
+
+
+def quantities(sentence: str) -> list[str]:
+    """Numbers, percentages and number words; a year ("2014") or a day of the month ("9 August") is no quantity."""
+    out = []
+    for m in _QUANTITY.finditer(sentence):
+        token, after = m.group(0), sentence[m.end():m.end() + 12]
+        if re.fullmatch(r"(?:1[5-9]\d\d|20\d\d)", token) or (token.isdigit() and re.match(rf"\s+(?:{_MONTHS})\b",
+                                                                                        after)):
+            continue
+        out.append(token)
+    return out
 
 
 def new_names(sentence: str, question: str) -> list[str]:
@@ -120,7 +146,7 @@ class Profile:
 
 def profile(question: str, idf: Callable[[str], float]) -> Profile:
     """Analyse a standalone question; the focus is its most specific name (the rarest in the corpus)."""
-    names = list(dict.fromkeys(entities(question)))
+    names = [n for n in dict.fromkeys(entities(question)) if not set(terms(n)) <= _CALENDAR]
     name_terms = set(terms(" ".join(names)))
     key_words: dict[str, str] = {}
     for word in words(question):

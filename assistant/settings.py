@@ -24,12 +24,12 @@ class Settings:
     chunk_size: int = 700
     chunk_overlap: int = 150
     top_k: int = 4
-    min_evidence: float = 0.17
+    min_evidence: float = 0.12
     max_question_chars: int = 1000
     max_answer_sentences: int = 3
-    min_key_coverage: float = 0.5
+    min_key_coverage: float = 0.3
     soft_match: float = 0.55
-    min_semantic: float = 0.6
+    min_semantic: float = 0.4
     llm: str = "extractive"
     llm_base_url: str = ""
     llm_api_key: str = ""
