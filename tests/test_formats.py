@@ -329,3 +329,19 @@ def test_cli_mixed_folder_ingests_the_good_files_and_names_each_bad_one(tmp_path
     assert data["citations"][0]["source"].endswith("water.pdf")
     plain = _run(tmp_path / "data", "ask", "How tall will the Rogun dam be when it is finished?")
     assert "water.pdf, p. 3, paragraph" in plain.stdout
+
+
+def test_uploads_take_binary_formats_and_name_the_bad_ones(tmp_path, embeddings):
+    from assistant.render import answer_html
+    from assistant.service import ChatService
+
+    settings = Settings.from_env(env={}, data_dir=tmp_path / "data", knowledge_dir=tmp_path / "empty")
+    service = ChatService(assistant=build_assistant(settings, embeddings=embeddings))
+    inbox = tmp_path / "inbox"
+    good, bad = make_good_files(inbox), make_bad_files(inbox)
+    done, errors = service.add_files([good["pdf"], good["docx"], inbox / "scan.pdf", inbox / "broken.epub"])
+    assert [line.split(" (")[0] for line in done] == ["water.pdf: added", "shipping.docx: added"]
+    assert errors == [f"scan.pdf: {bad['scan.pdf']}", f"broken.epub: {bad['broken.epub']} (File is not a zip file)"]
+    assert sorted(p.name for p in settings.uploads_dir.iterdir()) == ["shipping.docx", "water.pdf"]
+    answer = service.assistant.ask("How tall will the Rogun dam be when it is finished?")
+    assert "p. 3, paragraph" in answer_html(answer)
