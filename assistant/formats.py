@@ -376,26 +376,27 @@ def _main_root(tree):
 
 
 def _blocks(root) -> list[str]:
-    """Text of each block element, inline markup flattened; <br> kept as a line break."""
+    """Text of each block element, inline markup flattened; <br> and the lines of <pre> kept as line breaks."""
     from lxml import etree
 
-    blocks, current = [], []
+    blocks, current, pre = [], [], 0
 
     def flush() -> None:
         blocks.append("".join(current))
         current.clear()
 
+    def inline(text: str | None) -> str:
+        return (text or "") if pre else (text or "").replace("\n", " ")
+
     for event, el in etree.iterwalk(root, events=("start", "end")):
         tag = el.tag.lower() if isinstance(el.tag, str) else ""
+        if tag in _BLOCK_TAGS:
+            flush()
+        pre += (tag == "pre") * (1 if event == "start" else -1)
         if event == "start":
-            if tag in _BLOCK_TAGS:
-                flush()
-            current.append("\n" if tag == "br" else _SPACES.sub(" ", (el.text or "").replace("\n", " ")))
-        else:
-            if tag in _BLOCK_TAGS:
-                flush()
-            if el is not root:
-                current.append(_SPACES.sub(" ", (el.tail or "").replace("\n", " ")))
+            current.append("\n" if tag == "br" else inline(el.text))
+        elif el is not root:
+            current.append(inline(el.tail))
     flush()
     return blocks
 
