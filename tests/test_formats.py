@@ -15,6 +15,7 @@ from assistant.chain import build_assistant
 from assistant.chunking import chunk_document
 from assistant.documents import DocumentError, discover, load
 from assistant.ingest import ingest
+from assistant.retrieval import document_to_passage
 from assistant.settings import Settings
 
 PDF_PAGES = [
@@ -48,6 +49,17 @@ fields and fast-growing cities.</p>
 </article></main>
 <aside>Most read: ten summer recipes</aside>
 <footer>&copy; 2024 Example Site. All rights reserved.</footer>
+</body></html>"""
+HTML_WITHOUT_MAIN = """<html><head><title>Notes on the Naryn cascade</title></head><body>
+<div class="site-header"><div class="navbar">Home | World | Opinion</div></div>
+<nav>Home World news</nav>
+<div class="cookie-notice" role="dialog">We use cookies. Accept all</div>
+<div id="content"><h2>Notes on the Naryn cascade</h2>
+<p>Five hydropower stations line the Naryn river downstream of Toktogul.</p></div>
+<div class="sidebar"><h3>Most read</h3><p>Ten summer recipes</p></div>
+<div hidden>Share on Twitter</div>
+<div class="footer">Tags: water. All rights reserved.</div>
+<script>document.write("Accept all cookies")</script>
 </body></html>"""
 BOILERPLATE = ["cookies", "Accept all", "Home", "World news", "Share on", "recipes", "All rights reserved", "Tags:"]
 
@@ -209,6 +221,13 @@ def test_pdf_citation_carries_its_page_and_exact_span(corpus, question, page, wo
     assert doc.page_starts[page - 1] <= citation.start < (doc.page_starts + (len(doc.text),))[page]
 
 
+def test_langchain_documents_from_the_retriever_carry_the_page(corpus):
+    assistant, _ = corpus
+    docs = assistant.retriever.invoke("How tall will the Rogun dam be?")
+    rogun = next(d for d in docs if "335 metres" in d.page_content)
+    assert rogun.metadata["page"] == 3 and document_to_passage(rogun).chunk.page == 3
+
+
 def test_pdf_text_joins_wrapped_lines_drops_page_numbers_and_keeps_metadata(corpus):
     _, files = corpus
     doc = load(files["pdf"])
@@ -249,6 +268,15 @@ def test_html_keeps_the_article_and_drops_page_chrome(corpus):
     assert "Border canals were dug in Soviet times." in doc.text.split("\n\n")
     leaked = [word for word in BOILERPLATE if word in doc.text]
     assert not leaked, leaked
+
+
+def test_html_without_main_or_article_still_drops_page_chrome(tmp_path):
+    path = tmp_path / "naryn.htm"
+    path.write_text(HTML_WITHOUT_MAIN, encoding="utf-8")
+    doc = load(path)
+    assert doc.title == "Notes on the Naryn cascade"
+    assert doc.text == ("Notes on the Naryn cascade\n\nFive hydropower stations line the Naryn river downstream "
+                        "of Toktogul.")
 
 
 def test_epub_chapters_follow_the_spine_with_dc_metadata(corpus):
