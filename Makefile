@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 $(BIN)/assistant: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,formats]'
 	@touch $@
 
 setup: $(BIN)/assistant
@@ -18,7 +18,7 @@ setup: $(BIN)/assistant
 # llama-cpp-python compiles from source (minutes on 2 cores, once: pip caches the wheel). Best effort: where it
 # cannot be built, the llm_server tests skip and say why.
 $(VENV)/.llamacpp: $(BIN)/assistant
-	$(BIN)/pip install --quiet -e '.[test,llamacpp]' || echo "llama-cpp-python could not be built: llm_server tests will skip"
+	$(BIN)/pip install --quiet -e '.[test,formats,llamacpp]' || echo "llama-cpp-python could not be built: llm_server tests will skip"
 	@touch $@
 
 setup-llm: $(VENV)/.llamacpp

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_right
 
 from .models import Chunk, SourceDocument
 from .text import paragraph_spans, sentence_spans
@@ -55,7 +56,8 @@ def _to_chunks(doc: SourceDocument, groups: list[list[tuple[int, int, int]]]) ->
         text = doc.text[start:end]
         chunk_id = _chunk_id(doc.doc_id, text, seen)
         chunks.append(Chunk(chunk_id=chunk_id, doc_id=doc.doc_id, title=doc.title, source=doc.source,
-                            text=text, start=start, end=end, paragraph=group[0][2], index=index))
+                            text=text, start=start, end=end, paragraph=group[0][2], index=index,
+                            page=bisect_right(doc.page_starts, start)))
     return chunks
 
 

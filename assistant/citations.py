@@ -61,7 +61,7 @@ def _citation(number: int, passage: Passage, sentences: list[AnswerSentence]) ->
             highlights.append((c.start + best[1], c.start + best[2]))
     return Citation(id=number, doc_id=c.doc_id, source=c.source, title=c.title, start=c.start, end=c.end,
                     text=c.text, paragraph=c.paragraph, score=passage.score, rank=passage.rank,
-                    similarity=passage.dense_score or 0.0,
+                    similarity=passage.dense_score or 0.0, page=c.page,
                     sentences=tuple(dict.fromkeys(highlights)))
 
 

@@ -44,7 +44,7 @@ def cli(ctx: click.Context, data_dir, knowledge_dir, collection) -> None:
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal).")
 @click.pass_context
 def ingest_cmd(ctx, paths, chunk_size, chunk_overlap, progress) -> None:
-    """Ingest .txt/.md files or folders (default: the knowledge folder)."""
+    """Ingest .txt/.md/.pdf/.docx/.html/.epub files or folders (default: the knowledge folder)."""
     from .embeddings import MiniLMEmbeddings
     from .ingest import ingest
     from .store import Store, StoreError
@@ -126,7 +126,8 @@ def render(answer) -> str:
                      "they cite: " + " | ".join(unverified) + ")")
     lines += ["", "Sources:"]
     for c in answer.citations:
-        lines.append(f"[{c.id}] {c.title} — {c.source}, paragraph {c.paragraph}, characters {c.start}–{c.end}")
+        page = f"p. {c.page}, " if c.page else ""
+        lines.append(f"[{c.id}] {c.title} — {c.source}, {page}paragraph {c.paragraph}, characters {c.start}–{c.end}")
         quote = " ".join(c.text.split())
         lines.append(textwrap.fill(f"“{quote}”", width, initial_indent="    ", subsequent_indent="    "))
     return "\n".join(lines)

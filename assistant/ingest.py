@@ -44,7 +44,7 @@ def ingest(paths: list[Path], *, store: Store, embeddings: MiniLMEmbeddings,
     docs = []
     for path in files:
         try:
-            docs.append(load(path, root=store.settings.knowledge_dir))
+            docs.append(load(path, root=store.settings.knowledge_dir, max_mb=store.settings.max_file_mb))
         except (DocumentError, OSError) as exc:
             report.errors.append(str(exc) if isinstance(exc, DocumentError) else f"{path}: {exc.strerror}")
     plans = [(doc, chunk_document(doc, size=store.settings.chunk_size, overlap=store.settings.chunk_overlap))
@@ -121,9 +121,14 @@ def _record_document(store: Store, doc: SourceDocument, chunks: list[Chunk], rep
 
 def _entry(doc: SourceDocument, chunks: list[Chunk]) -> dict:
     """The manifest record of one document."""
-    return {"title": doc.title, "source": doc.source, "sha256": doc.sha256, "chars": len(doc.text),
-            "chunk_ids": [c.chunk_id for c in chunks],
-            "ingested_at": datetime.now(UTC).isoformat(timespec="seconds")}
+    entry = {"title": doc.title, "source": doc.source, "sha256": doc.sha256, "chars": len(doc.text),
+             "chunk_ids": [c.chunk_id for c in chunks],
+             "ingested_at": datetime.now(UTC).isoformat(timespec="seconds")}
+    if doc.author:
+        entry["author"] = doc.author
+    if doc.page_starts:
+        entry["pages"] = len(doc.page_starts)
+    return entry
 
 
 def remove_document(store: Store, doc_id: str) -> int:

@@ -14,6 +14,8 @@ class SourceDocument:
     source: str
     text: str
     sha256: str
+    author: str = ""
+    page_starts: tuple[int, ...] = ()  # offset in `text` where each page starts (PDF), empty when unpaged
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -29,6 +31,7 @@ class Chunk:
     end: int
     paragraph: int
     index: int
+    page: int = 0  # page of the chunk's start, from 1; 0 when the source has no pages
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,15 +70,16 @@ class Citation:
     similarity: float = 0.0
     rank: int = 0
     sentences: tuple[tuple[int, int], ...] = ()
+    page: int = 0
 
     def to_json(self) -> dict:
-        """Public JSON shape used by the CLI and the web chat."""
+        """Public JSON shape used by the CLI and the web chat ("page" only when the source has pages)."""
         return {
             "id": self.id, "source": self.source, "title": self.title, "doc_id": self.doc_id,
             "start": self.start, "end": self.end, "text": self.text, "paragraph": self.paragraph,
             "score": round(self.score, 4), "similarity": round(self.similarity, 4), "rank": self.rank,
             "highlights": [list(span) for span in self.sentences],
-        }
+        } | ({"page": self.page} if self.page > 0 else {})
 
 
 @dataclass(frozen=True, kw_only=True)

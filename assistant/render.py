@@ -19,7 +19,8 @@ def _e(text: str) -> str:
 
 def _position(c: Citation) -> str:
     """Where a passage sits in its document."""
-    return f"paragraph {c.paragraph}, characters {c.start}–{c.end}"
+    page = f"p. {c.page}, " if c.page else ""
+    return f"{page}paragraph {c.paragraph}, characters {c.start}–{c.end}"
 
 
 def highlighted_passage(c: Citation) -> str:

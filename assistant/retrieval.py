@@ -129,13 +129,14 @@ def passage_to_document(passage: Passage) -> Document:
     return Document(page_content=c.text, id=c.chunk_id, metadata={
         "chunk_id": c.chunk_id, "doc_id": c.doc_id, "title": c.title, "source": c.source, "start": c.start,
         "end": c.end, "paragraph": c.paragraph, "index": c.index, "score": passage.score, "rank": passage.rank,
-        "dense_score": passage.dense_score, "lexical_score": passage.lexical_score})
+        "dense_score": passage.dense_score, "lexical_score": passage.lexical_score, "page": c.page})
 
 
 def document_to_passage(doc: Document) -> Passage:
     """Inverse of passage_to_document."""
     m = doc.metadata
     chunk = Chunk(chunk_id=m["chunk_id"], doc_id=m["doc_id"], title=m["title"], source=m["source"],
-                  text=doc.page_content, start=m["start"], end=m["end"], paragraph=m["paragraph"], index=m["index"])
+                  text=doc.page_content, start=m["start"], end=m["end"], paragraph=m["paragraph"], index=m["index"],
+                  page=m.get("page", 0))
     return Passage(chunk=chunk, score=m["score"], rank=m["rank"], dense_score=m.get("dense_score"),
                    lexical_score=m.get("lexical_score"))

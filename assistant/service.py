@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 
 from .chain import Assistant
-from .documents import SUPPORTED_SUFFIXES, DocumentError, document_id, load
+from .documents import SUPPORTED_SUFFIXES, DocumentError, document_id
 from .ingest import ingest, remove_document
 from .models import Answer
 from .render import conversation_markdown
@@ -37,7 +37,7 @@ class ChatService:
 
     def add_files(self, paths: list[Path], progress=None) -> tuple[list[str], list[str]]:
         """Validate uploads, copy the good ones into the uploads folder and ingest them."""
-        limit = self.assistant.settings.max_upload_mb
+        limit = min(self.assistant.settings.max_upload_mb, self.assistant.settings.max_file_mb)
         done, errors = [], []
         for i, path in enumerate(paths):
             if progress:
@@ -60,7 +60,7 @@ class ChatService:
             report = ingest([target], store=self.assistant.store, embeddings=self.assistant.embeddings)
             if report.errors:
                 target.write_bytes(backup) if backup is not None else target.unlink()
-                raise DocumentError(report.errors[0])
+                raise DocumentError(report.errors[0].replace(str(target), name))
         verb = "added" if report.added else "updated" if report.updated else "unchanged"
         return f"{name}: {verb} ({report.chunks} chunks)"
 
@@ -91,13 +91,10 @@ def _original_name(path: Path) -> str:
 
 
 def _check_upload(path: Path, name: str, limit_mb: float) -> None:
-    """Reject unsupported, oversized, binary, non-UTF-8 and empty uploads before anything is stored."""
+    """Reject unsupported and oversized uploads before anything is copied; contents are checked by ingest,
+    which parses each file once and undoes the copy when it fails."""
     if Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
         raise DocumentError(f"{name}: unsupported file type; upload {', '.join(SUPPORTED_SUFFIXES)} files")
     size = path.stat().st_size
     if size > limit_mb * 1024 * 1024:
         raise DocumentError(f"{name}: {size / 1048576:.1f} MB is over the {limit_mb:g} MB upload limit")
-    try:
-        load(path)
-    except DocumentError as exc:
-        raise DocumentError(str(exc).replace(str(path), name)) from None

@@ -41,6 +41,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 7860
     max_upload_mb: float = 5.0
+    max_file_mb: float = 50.0
     concurrency: int = 2
     auth_user: str = ""
     auth_password: str = ""

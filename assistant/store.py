@@ -138,11 +138,12 @@ class Store:
 def _metadata(chunk: Chunk) -> dict:
     """Chunk fields stored next to the text in Chroma."""
     return {"doc_id": chunk.doc_id, "title": chunk.title, "source": chunk.source, "start": chunk.start,
-            "end": chunk.end, "paragraph": chunk.paragraph, "index": chunk.index}
+            "end": chunk.end, "paragraph": chunk.paragraph, "index": chunk.index, "page": chunk.page}
 
 
 def _chunk(chunk_id: str, text: str, meta: dict) -> Chunk:
     """Rebuild a Chunk from what Chroma returns."""
     return Chunk(chunk_id=chunk_id, doc_id=meta["doc_id"], title=meta["title"], source=meta["source"],
                  text=text, start=int(meta["start"]), end=int(meta["end"]),
-                 paragraph=int(meta.get("paragraph", 0)), index=int(meta.get("index", 0)))
+                 paragraph=int(meta.get("paragraph", 0)), index=int(meta.get("index", 0)),
+                 page=int(meta.get("page", 0)))
