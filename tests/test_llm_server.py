@@ -237,7 +237,13 @@ def test_eval_compares_the_llm_with_the_extractive_answerer(settings, server_url
     assert "`extractive`" in comparison and "`openai:smollm2`" in comparison
     for metric in ("groundedness", "citation_precision", "token_f1", "refusal_accuracy", "latency_p50_ms"):
         assert f"| {metric} |" in comparison
-    assert (out.parent / "run-llm.md").is_file() and (out.parent / "run.md").is_file()
+    report = (out.parent / "run-llm.md").read_text()
+    assert (out.parent / "run.md").is_file() and "Answer sentences accepted" in report
+    data = __import__("json").loads((out.parent / "run-llm.json").read_text())
+    accepted = data["overall"]["verified_sentences"]
+    assert f"{accepted} of {data['overall']['sentences']}" in report
+    if accepted:
+        assert "## Accepted answers (verbatim" in report
 
 
 def test_web_chat_streams_llm_tokens_and_labels_a_fallback(essay_assistant, llm_settings, server_url):
