@@ -167,18 +167,20 @@ class ExtractiveAnswerer(RunnableSerializable[dict, Draft]):
 
     def cover_subjects(self, prof: Profile, chosen: list[Candidate], candidates: list[Candidate], scores: np.ndarray,
                        passages: list[Passage]) -> list[Candidate]:
-        """For a question about several things ("in Belarus and in Kyrgyzstan"), add the best sentence naming each
-        subject the chosen passages do not mention yet (the answer may then run one sentence per subject longer)."""
-        chosen = list(chosen)
+        """For a question about several things ("in Belarus and in Kyrgyzstan"), bring in the best sentence naming
+        each subject the chosen passages do not mention yet, dropping the weakest others to stay within
+        max_sentences."""
+        rank = {c: scores[i] for i, c in enumerate(candidates)}
+        added: list[Candidate] = []
         for name in prof.subjects:
             context = set(terms(" ".join(f"{passages[c.passage - 1].chunk.title} {passages[c.passage - 1].chunk.text}"
-                                         for c in chosen)))
-            if name_in(name, context):
-                continue
-            holders = [i for i, c in enumerate(candidates) if name_in(name, set(terms(c.text)))]
-            if holders:
-                chosen.append(candidates[max(holders, key=lambda i: scores[i])])
-        return sorted(dict.fromkeys(chosen), key=lambda c: (c.passage, c.start))
+                                         for c in chosen + added)))
+            holders = [c for c in candidates if name_in(name, set(terms(c.text)))]
+            if holders and not name_in(name, context):
+                added.append(max(holders, key=rank.__getitem__))
+        kept = sorted((c for c in chosen if c not in added), key=rank.__getitem__, reverse=True)
+        picked = (added + kept)[:max(self.max_sentences, len(added))]
+        return sorted(dict.fromkeys(picked), key=lambda c: (c.passage, c.start))
 
 
 def compose(chosen: list[Candidate]) -> str:

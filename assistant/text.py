@@ -130,12 +130,15 @@ def entities(text: str) -> list[str]:
 
 
 _DEMONYM = {"n", "an", "ian", "ns", "ans", "ians", "i", "is", "ese", "ish"}
+_FAMILY = _DEMONYM | {"s", "es", "stan", "ic", "ics", "al", "ism", "ist", "ists", "ity", "ed", "er", "ers", "ing",
+                      "ings", "ly", "ment", "ments", "ation", "ations", "ive", "e", "y", "d", "r"}
 
 
 def same_stem(a: str, b: str) -> bool:
-    """One term extends the other: by anything past 5 shared letters ("belarus"/"belarusian",
-    "kyrgyz"/"kyrgyzstan"), or by a demonym ending past 4 ("asia"/"asian", "iran"/"iranian")."""
+    """One term is the other plus a word-family ending: a demonym ("asia"/"asian", "belarus"/"belarusian"), a
+    country ("kyrgyz"/"kyrgyzstan") or an inflection the light stemmer left; "belarus"/"belaruskali" differ."""
     short, long = (a, b) if len(a) <= len(b) else (b, a)
     if not long.startswith(short) or len(short) < 4:
         return False
-    return len(short) >= 5 or long[len(short):] in _DEMONYM
+    ending = long[len(short):]
+    return ending in _DEMONYM or (len(short) >= 5 and ending in _FAMILY)

@@ -155,3 +155,11 @@ def test_numbers_written_in_words_count_as_quantities(sentence):
 
 def test_a_sentence_with_no_figure_holds_no_quantity():
     assert typed_items("The harbour is important for the town.", "quantity", "How many?") == []
+
+
+def test_answers_never_exceed_the_configured_number_of_sentences(town):
+    questions = ["How is grain moved to the Port of Valmora, and what happened in Dorsk during the floods?",
+                 "What do Valmora, Dorsk and the river Sella have to do with each other?"]
+    for question in questions:
+        answer = town.ask(question)
+        assert len(answer.sentences) <= town.settings.max_answer_sentences, answer.text
