@@ -35,9 +35,10 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
     embeddings: MiniLMEmbeddings
     idf: Callable[[str], float]
     in_corpus: Callable[[str], bool]
-    min_key_coverage: float = 0.3
+    min_key_coverage: float = 0.2
     soft_match: float = 0.55
     min_semantic: float = 0.4
+    min_typed_coverage: float = 0.5
     name: str = "answerability"
 
     def invoke(self, input: Draft, config=None, **kwargs) -> Draft:
@@ -88,7 +89,7 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
         question = draft.search_query or draft.question
         for (sentence, cited), (share, _) in zip(chosen, coverage, strict=True):
             items = typed_items(sentence, prof.kind, question)
-            if items and share >= self.min_key_coverage and carries_subject(prof, sentence, _text(draft, cited)):
+            if items and share >= self.min_typed_coverage and carries_subject(prof, sentence, _text(draft, cited)):
                 draft.checks.append(Check(check="answer_type", passed=True, terms=tuple(items[:5]),
                                           detail=f"asked for {prof.kind}; found {_join(items[:3])}"))
                 return draft

@@ -175,6 +175,7 @@ def build_assistant(settings: Settings, *, embeddings: MiniLMEmbeddings | None =
         answerer = build_llm_answerer(settings, fallback=extractive if fallback else None) if uses_llm else extractive
     answerability = AnswerabilityCheck(embeddings=embeddings, idf=retriever.idf, in_corpus=retriever.contains,
                                        min_key_coverage=settings.min_key_coverage, soft_match=settings.soft_match,
-                                       min_semantic=settings.min_semantic)
+                                       min_semantic=settings.min_semantic,
+                                       min_typed_coverage=settings.min_typed_coverage)
     return Assistant(settings=settings, embeddings=embeddings, store=store, retriever=retriever,
                      answerer=answerer, answerability=answerability)

@@ -47,6 +47,10 @@ _PATTERNS = [
 ]
 _COMPOUND = re.compile(r"(?:,|\band)\s+(?:and\s+)?(?:who|what|when|where|which|why|how|whom|whose|since when|"
                        r"in (?:what|which))\b", re.I)
+_WH = re.compile(r"\b(?:who|what|when|where|which|why|how|whom|whose)\b|^\W*(?:is|are|was|were|did|does|do|has|have|"
+                 r"had|can|could|will|would|should)\b", re.I)
+_PLURAL = re.compile(r"\bname (?:them|all|those|these|two|three|four|five)\b|\blist (?:them|the|all)\b|\bwhich "
+                     r"[a-z]+(?:ies|[^s]s)\b|\bwho (?:were|are)\b", re.I)
 _COMPILED = [(name, re.compile(pattern, re.I)) for name, pattern in _PATTERNS]
 
 _NUMBER_WORDS = (
@@ -87,7 +91,8 @@ TYPE_LABELS = {
 def expected_type(question: str) -> str | None:
     """The answer type a question asks for, or None for open questions (why, how, what did...) and for compound
     ones ("Who signed it, and how long ...?"), whose parts may want different things."""
-    if _COMPOUND.search(question):
+    joint = _COMPOUND.search(question)
+    if joint and _WH.search(question[:joint.start()]):
         return None
     for name, pattern in _COMPILED:
         if pattern.search(question):
@@ -112,6 +117,8 @@ def typed_items(sentence: str, kind: str, question: str) -> list[str]:
     names = new_names(sentence, question)
     if kind == "person":
         return names + [m.group(0) for m in _PERSON_ROLES.finditer(sentence)]
+    if kind == "names" and _PLURAL.search(question) and len(set(names)) < 2:
+        return []  # "which countries ... name them" wants at least two names
     return names
 
 
@@ -129,7 +136,7 @@ def quantities(sentence: str) -> list[str]:
 
 def new_names(sentence: str, question: str) -> list[str]:
     """Capitalised names in the sentence that the question does not already contain."""
-    asked = set(terms(" ".join(entities(question))))
+    asked = set(terms(" ".join(entities(question)))) | _CALENDAR
     return [name for name in entities(sentence) if not all(term_in(t, asked) for t in terms(name))]
 
 

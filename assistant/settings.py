@@ -27,9 +27,10 @@ class Settings:
     min_evidence: float = 0.12
     max_question_chars: int = 1000
     max_answer_sentences: int = 3
-    min_key_coverage: float = 0.3
+    min_key_coverage: float = 0.2
     soft_match: float = 0.55
     min_semantic: float = 0.4
+    min_typed_coverage: float = 0.5
     llm: str = "extractive"
     llm_base_url: str = ""
     llm_api_key: str = ""

@@ -1,10 +1,10 @@
 """Calibrate the answerability thresholds on the dev split of every suite, never on the test split.
 
 For each suite under evals/ (a folder with suite.jsonl; its own corpus/ when it has one) the real chain answers
-every dev question under each combination of ASSISTANT_MIN_EVIDENCE, ASSISTANT_MIN_KEY_COVERAGE and
-ASSISTANT_MIN_SEMANTIC. Answering what the sources do answer comes first: among the combinations that answer at
-least MIN_ANSWER_RATE of the answerable dev questions, the chosen one declines the most unanswerable ones (pooled
-over all suites), ties going to the one that answers more. Usage:
+every dev question under each combination of ASSISTANT_MIN_EVIDENCE, ASSISTANT_MIN_KEY_COVERAGE,
+ASSISTANT_MIN_SEMANTIC and ASSISTANT_MIN_TYPED_COVERAGE. The chosen combination maximises the balanced accuracy
+pooled over all dev questions, (refusal recall + answer rate) / 2, so declining an unanswerable question and
+answering an answerable one count the same; ties go to the combination that answers more. Usage:
     python evals/calibrate.py [SUITE_DIR ...]
 """
 
@@ -19,9 +19,8 @@ from assistant.embeddings import MiniLMEmbeddings
 from assistant.evaluate import assistant_for, load_suite
 from assistant.settings import Settings, default_root
 
-GRID = {"min_evidence": (0.12, 0.17, 0.22), "min_key_coverage": (0.2, 0.3, 0.4, 0.5, 0.6),
-        "min_semantic": (0.4, 0.45, 0.5, 0.55, 0.6, 0.65)}
-MIN_ANSWER_RATE = 0.9
+GRID = {"min_evidence": (0.12, 0.17), "min_key_coverage": (0.2, 0.3, 0.4), "min_semantic": (0.4, 0.5, 0.6),
+        "min_typed_coverage": (0.3, 0.4, 0.5, 0.6, 0.7)}
 
 
 def dev_outcomes(suite_dir: Path, data_dir: Path, embeddings: MiniLMEmbeddings) -> dict[tuple, list[tuple]]:
@@ -36,6 +35,7 @@ def dev_outcomes(suite_dir: Path, data_dir: Path, embeddings: MiniLMEmbeddings) 
         assistant.answerer.min_evidence = values["min_evidence"]
         assistant.answerability.min_key_coverage = values["min_key_coverage"]
         assistant.answerability.min_semantic = values["min_semantic"]
+        assistant.answerability.min_typed_coverage = values["min_typed_coverage"]
         out[combo] = [(q.answerable, assistant.ask(q.question).refused) for q in dev]
     return out
 
@@ -52,13 +52,6 @@ def scores(outcomes: list[tuple]) -> dict[str, float]:
             "balanced": (recall + rate) / 2}
 
 
-def _preference(s: dict[str, float]) -> tuple:
-    """Meeting the answer-rate floor first; then the most refusals among those that do, or, when none does,
-    the highest answer rate."""
-    meets = s["answer_rate"] >= MIN_ANSWER_RATE
-    return (meets, s["recall"] if meets else s["answer_rate"], s["answer_rate"] if meets else s["recall"])
-
-
 def main() -> None:
     """Sweep the grid on every suite's dev split and print the table and the best combination."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -73,8 +66,8 @@ def main() -> None:
             for combo, outcomes in dev_outcomes(suite_dir, Path(tmp), embeddings).items():
                 pooled.setdefault(combo, []).extend(outcomes)
     rows = sorted(((scores(o), combo) for combo, o in pooled.items()),
-                  key=lambda row: _preference(row[0]), reverse=True)
-    print("min_evidence  min_key_coverage  min_semantic | refusal P  refusal R  answer rate  balanced")
+                  key=lambda row: (round(row[0]["balanced"], 6), row[0]["answer_rate"]), reverse=True)
+    print("  ".join(f"{k:>12}"[-12:] for k in GRID) + " | refusal P  refusal R  answer rate  balanced")
     for s, combo in rows[:15]:
         print("  ".join(f"{v:>12}" for v in combo) + f" | {s['precision']:.3f}      {s['recall']:.3f}      "
               f"{s['answer_rate']:.3f}        {s['balanced']:.3f}")
