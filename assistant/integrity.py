@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import time
 from collections import Counter
 
 from .store import ID_BATCH, Store
@@ -18,13 +19,14 @@ _CRASHES: Counter = Counter()
 
 
 def crash_point(step: str) -> None:
-    """Test hook: ASSISTANT_TEST_CRASH_AT=STEP[:N] SIGKILLs this process the N-th time it reaches STEP."""
-    target = os.environ.get("ASSISTANT_TEST_CRASH_AT", "")
-    name, _, nth = target.partition(":")
-    if name != step:
-        return
+    """Test hooks for the crash tests: ASSISTANT_TEST_CRASH_AT=STEP[:N] SIGKILLs this process the N-th time it
+    reaches STEP; ASSISTANT_TEST_PAUSE_AT=STEP:SECONDS sleeps the first time (a writer holding the lock a while)."""
     _CRASHES[step] += 1
-    if _CRASHES[step] >= int(nth or 1):
+    paused, _, seconds = os.environ.get("ASSISTANT_TEST_PAUSE_AT", "").partition(":")
+    if paused == step and _CRASHES[step] == 1:
+        time.sleep(float(seconds or 1))
+    name, _, nth = os.environ.get("ASSISTANT_TEST_CRASH_AT", "").partition(":")
+    if name == step and _CRASHES[step] >= int(nth or 1):
         os.kill(os.getpid(), signal.SIGKILL)
 
 
