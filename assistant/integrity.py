@@ -37,14 +37,15 @@ def recover(store: Store) -> list[str]:
     dead = {owner for owner in store.db.pending_owners() if not holder_alive(store.settings, owner)}
     if not dead:
         return []
-    done = []
-    for space, ids in store.db.orphaned_intents(dead).items():
+    done, orphaned = [], store.db.orphaned_intents(dead)
+    for space, ids in orphaned.items():
         _delete(_chroma(store, space), ids)
         done.append(f"rolled back {len(ids)} chunks an interrupted write left in {space!r}")
     for space in store.db.dead_spaces(dead):
         drop_space(store, space)
         done.append(f"dropped {space!r}, left by an interrupted rebuild")
-    store.db.forget_owners(dead)
+    store.db.forget_owners(dead, changed=list(orphaned))
+    store.committed()
     for line in done:
         logger.warning("recovered: %s", line)
     return done

@@ -263,10 +263,12 @@ class ManifestDB:
             out.setdefault(space, []).append(chunk_id)
         return out
 
-    def forget_owners(self, dead: set[int]) -> None:
-        """Drop the intents of writers whose work has been rolled back."""
+    def forget_owners(self, dead: set[int], *, changed: list[str]) -> None:
+        """Drop the intents of writers whose work has been rolled back; a new revision of each collection whose
+        Chroma collection changed, so other processes read it afresh."""
         with self.transaction() as db:
             db.executemany("DELETE FROM pending WHERE owner = ?", [(o,) for o in dead])
+            db.executemany("UPDATE collections SET revision = revision + 1 WHERE space = ?", [(s,) for s in changed])
 
     def begin_space(self, space: str, *, owner: int) -> None:
         """Mark a Chroma collection being built (by rebuild) so a crash leaves it to be dropped."""
@@ -367,7 +369,7 @@ def _delete_document(db: sqlite3.Connection, space: str, doc_id: str) -> list[st
 def _insert_document(db: sqlite3.Connection, space: str, doc_id: str, entry: dict, chunk_ids: list[str]) -> None:
     """Insert a document's row and its chunk rows."""
     db.execute(f"INSERT INTO documents (space, doc_id, {', '.join(_DOC_COLUMNS)}) VALUES (?, ?{', ?' * 8})",
-               (space, doc_id, *(entry.get(c) for c in _DOC_COLUMNS)))
+               (space, doc_id, *(entry.get(c) or ("" if c == "author" else None) for c in _DOC_COLUMNS)))
     db.executemany("INSERT INTO chunks (space, doc_id, position, chunk_id) VALUES (?, ?, ?, ?)",
                    [(space, doc_id, n, chunk_id) for n, chunk_id in enumerate(chunk_ids)])
 
@@ -416,7 +418,7 @@ def _import_collection(db: sqlite3.Connection, name: str, config: dict, document
                                           chunk_overlap=config.get("chunk_overlap", 150)))
     for doc_id, entry in documents.items():
         path = _legacy_path(entry.get("source", ""), knowledge_dir)
-        _insert_document(db, name, doc_id, entry | {"path": path, "author": ""}, entry.get("chunk_ids", []))
+        _insert_document(db, name, doc_id, entry | {"path": path}, entry.get("chunk_ids", []))
 
 
 def _legacy_path(source: str, knowledge_dir: Path | None) -> str | None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
 from .manifest import CollectionInfo, Manifest, ManifestDB, StoreError, check_collection_name
 from .models import Chunk
@@ -37,6 +38,43 @@ def open_client(settings: Settings):
         raise StoreError(f"cannot open Chroma at {where}: {exc}") from None
 
 
+@dataclass(kw_only=True)
+class _Connection:
+    """This process's Chroma client for one store location, and the revision of each collection it reflects."""
+
+    client: object
+    seen: dict[str, tuple | None] = field(default_factory=dict)
+
+
+_CONNECTIONS: dict[str, _Connection] = {}
+_CONNECTIONS_LOCK = threading.Lock()
+
+
+def _connection(settings: Settings, *, db: ManifestDB | None = None) -> _Connection:
+    """The shared client for this location; with `db`, a fresh one (an embedded client never notices another
+    process's writes: its vector index stays as it was loaded)."""
+    key = f"{settings.chroma_host}:{settings.chroma_port}" if settings.chroma_host else str(settings.chroma_dir)
+    with _CONNECTIONS_LOCK:
+        if key not in _CONNECTIONS or db is not None:
+            seen = {} if db is None else {row[0]: tuple(row[1:]) for row in db.rows(
+                "SELECT name, space, revision FROM collections")}
+            if db is not None:
+                from chromadb.api.client import SharedSystemClient
+
+                SharedSystemClient.clear_system_cache()  # so the next client loads every collection from disk
+            _CONNECTIONS[key] = _Connection(client=open_client(settings), seen=seen)
+        return _CONNECTIONS[key]
+
+
+def reset_connections() -> None:
+    """Forget this process's clients: the next store opens fresh ones (tests that inspect another process's work)."""
+    from chromadb.api.client import SharedSystemClient
+
+    with _CONNECTIONS_LOCK:
+        _CONNECTIONS.clear()
+    SharedSystemClient.clear_system_cache()
+
+
 class Store:
     """Chunks with their vectors in one Chroma collection; open once and share."""
 
@@ -50,11 +88,28 @@ class Store:
             raise SettingsMismatch(self.mismatch)
         self.space = space or (info.space if info else _own_space(self.db, name))
         self._pinned = space is not None
-        self.client = client or open_client(settings)
-        self.collection = self.client.get_or_create_collection(
-            self.space, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None)
+        self._client, self._bound = client, (None, None, None)
+        _connection(settings).seen.setdefault(name, self.db.revision(name))
+        _ = self.revision
         if recover:
             self.recover()
+
+    @property
+    def client(self):
+        """The Chroma client: the one given, else this process's shared one for the store's location."""
+        return self._client or _connection(self.settings).client
+
+    @property
+    def collection(self):
+        """This store's Chroma collection (created empty on first use), read through a client that reflects
+        every commit so far, by any process."""
+        _ = self.revision
+        client, bound_client, bound_space, collection = self.client, *self._bound
+        if client is not bound_client or self.space != bound_space:
+            collection = client.get_or_create_collection(
+                self.space, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None)
+            self._bound = (client, self.space, collection)
+        return collection
 
     @property
     def manifest(self) -> Manifest:
@@ -63,21 +118,38 @@ class Store:
 
     @property
     def revision(self) -> tuple:
-        """Changes whenever this process or another one commits to the collection (or rebuilds it)."""
+        """Changes whenever this process or another one commits to the collection (or rebuilds it); what
+        another process did is caught up with first (see `_catch_up`)."""
         current = self.db.revision(self.settings.collection)
-        if current and current[0] != self.space and not self._pinned:
-            self.follow(current[0])
+        if not self._pinned:
+            self._catch_up(current)
         return current or (self.space, 0)
 
     def reload_manifest(self) -> None:
-        """Pick up a rebuild done by another process (documents are always read live)."""
+        """Pick up changes made by other processes (documents are always read live)."""
         _ = self.revision
 
-    def follow(self, space: str) -> None:
-        """Another process rebuilt the collection into a new Chroma collection: read that one from now on."""
-        self.space = space
-        self.collection = self.client.get_or_create_collection(
-            space, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None)
+    def _catch_up(self, current: tuple | None) -> None:
+        """After a rebuild, read the new Chroma collection with its chunking; after another process's commit,
+        read through a fresh embedded client."""
+        if current and current[0] != self.space:
+            info = self.db.collection(self.settings.collection)
+            self.space = current[0]
+            self.settings = replace(self.settings, chunk_size=info.chunk_size, chunk_overlap=info.chunk_overlap)
+        connection = _connection(self.settings)
+        if self.settings.chroma_host or self._client is not None or connection.seen.get(self.settings.collection) \
+                == current:
+            return
+        _connection(self.settings, db=self.db).seen[self.settings.collection] = current
+
+    def committed(self) -> None:
+        """Note this process's own commit, so it is not taken for another process's."""
+        _connection(self.settings).seen[self.settings.collection] = self.db.revision(self.settings.collection)
+
+    def follow(self, space: str, settings: Settings) -> None:
+        """Read the collection's rebuilt Chroma collection (this process rebuilt it)."""
+        self.space, self.settings = space, settings
+        self.committed()
 
     def info(self) -> CollectionInfo:
         """The collection's record as this store writes it: name, Chroma collection, model and chunking."""
@@ -95,6 +167,7 @@ class Store:
 
         with writer_lock(self.settings, op) as outermost:
             if outermost:
+                _ = self.revision
                 recover(self)
             yield
 
@@ -128,6 +201,7 @@ class Store:
         from .integrity import crash_point
 
         garbage, replaced = self.db.record(self.space, entries, owner=os.getpid(), collection=self.info())
+        self.committed()
         crash_point("after-record")
         self.delete(garbage)
         self.db.settle(self.space, garbage, owner=os.getpid())
@@ -138,6 +212,7 @@ class Store:
         garbage = self.db.remove(self.space, doc_id, owner=os.getpid(), name=self.settings.collection)
         if garbage is None:
             return None
+        self.committed()
         self.delete(garbage)
         self.db.settle(self.space, garbage, owner=os.getpid())
         return len(garbage)

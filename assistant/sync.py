@@ -112,14 +112,13 @@ def rebuild(*, store: Store, embeddings: MiniLMEmbeddings, chunk_size: int | Non
                            chunk_overlap=store.settings.chunk_overlap if chunk_overlap is None else chunk_overlap)
         space = f"{name[:500]}-{secrets.token_hex(4)}"
         store.db.begin_space(space, owner=os.getpid())
-        target = Store(settings=settings, client=store.client, space=space, check=False, recover=False)
+        target = Store(settings=settings, space=space, check=False, recover=False)
         report = ingest([Path(e["path"]) for e in entries], store=target, embeddings=embeddings, progress=progress)
         if report.errors:
             drop_space(store, space)
             return report
         old = store.db.swap_space(target.info(), owner=os.getpid())
         crash_point("after-swap")
-        store.settings = settings
-        store.follow(space)
+        store.follow(space, settings)
         drop_space(store, old)
     return report

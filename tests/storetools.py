@@ -13,7 +13,7 @@ from pathlib import Path
 from assistant.chunking import chunk_document
 from assistant.documents import load
 from assistant.settings import PROJECT_ROOT, Settings
-from assistant.store import Store
+from assistant.store import Store, reset_connections
 
 PLACES = ["Minsk", "Baku", "Yerevan", "Bishkek", "Almaty", "Tashkent", "Dushanbe", "Tbilisi", "Chisinau", "Kyiv"]
 TOPICS = ["grain exports", "gas transit", "border talks", "water sharing", "rail links", "election monitors",
@@ -89,9 +89,7 @@ def wait_for(condition, *, timeout: float = 120, process: subprocess.Popen | Non
 
 def store_state(settings: Settings) -> dict[str, set[str]]:
     """Manifest and Chroma as a fresh process sees them, without rolling anything back."""
-    from chromadb.api.client import SharedSystemClient
-
-    SharedSystemClient.clear_system_cache()
+    reset_connections()
     store = Store(settings=settings, check=False, recover=False)
     try:
         return {"documents": set(store.db.doc_ids(store.space)), "listed": set(store.db.chunk_owners(store.space)),
@@ -103,9 +101,7 @@ def store_state(settings: Settings) -> dict[str, set[str]]:
 
 def stored_texts(settings: Settings, ids: list[str]) -> list[str]:
     """The text Chroma holds for these chunk ids (read by a fresh client, nothing rolled back)."""
-    from chromadb.api.client import SharedSystemClient
-
-    SharedSystemClient.clear_system_cache()
+    reset_connections()
     store = Store(settings=settings, check=False, recover=False)
     try:
         return store.collection.get(ids=ids, include=["documents"])["documents"]
@@ -115,7 +111,5 @@ def stored_texts(settings: Settings, ids: list[str]) -> list[str]:
 
 def open_store(settings: Settings) -> Store:
     """A store opened as every command opens it (rolling back what a crashed writer left)."""
-    from chromadb.api.client import SharedSystemClient
-
-    SharedSystemClient.clear_system_cache()
+    reset_connections()
     return Store(settings=settings)

@@ -190,6 +190,25 @@ def test_web_uploads_and_a_cli_ingest_follow_the_same_rule(settings, corpus, emb
     _assert_agree(settings)
 
 
+def test_a_long_running_process_sees_what_another_process_wrote(settings, embeddings, tmp_path):
+    from assistant.chain import build_assistant
+
+    notes = tmp_path / "notes"
+    st.write_corpus(notes, 3)
+    serving = build_assistant(settings, embeddings=embeddings)
+    serving.ensure_corpus()
+    question = (notes / "note-01.md").read_text().split("\n\n")[2].split(").")[0] + ")."
+    assert not serving.store.manifest.documents.get("note-01")
+    assert st.run_cli(settings, "ingest", str(notes)).returncode == 0
+    note = next(d for d in serving.store.manifest.documents if d.startswith("note-01"))
+    dense = [c.doc_id for c, _ in serving.store.query(embeddings.embed_query(question), 3)]
+    assert dense[0] == note, "the vector index of the long-running process is stale"
+    assert serving.ask(question).citations[0].doc_id == note
+    assert st.run_cli(settings, "remove", note).returncode == 0
+    assert note not in [c.doc_id for c, _ in serving.store.query(embeddings.embed_query(question), 20)]
+    assert note not in {c.doc_id for c in serving.ask(question).citations}
+
+
 @pytest.fixture(scope="module")
 def chroma_server(tmp_path_factory):
     from .test_chroma_server import CHROMA, _wait, free_port
