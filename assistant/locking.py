@@ -67,6 +67,12 @@ def writer_lock(settings: Settings, op: str, *, wait: bool = True) -> Iterator[b
         lock.guard.release()
 
 
+def held_here(settings: Settings) -> bool:
+    """Whether this process holds the data dir's writer lock (then no other process can be writing)."""
+    lock = _LOCKS.get(lock_path(settings))
+    return lock is not None and lock.depth > 0
+
+
 def holder_alive(settings: Settings, pid: int) -> bool:
     """Whether a writing process is still at work (called while holding the writer lock)."""
     if not settings.chroma_host or pid == os.getpid():

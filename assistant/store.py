@@ -136,11 +136,17 @@ class Store:
             info = self.db.collection(self.settings.collection)
             self.space = current[0]
             self.settings = replace(self.settings, chunk_size=info.chunk_size, chunk_overlap=info.chunk_overlap)
-        connection = _connection(self.settings)
-        if self.settings.chroma_host or self._client is not None or connection.seen.get(self.settings.collection) \
-                == current:
+        from .locking import held_here
+
+        name = self.settings.collection
+        if self.settings.chroma_host or self._client is not None:
             return
-        _connection(self.settings, db=self.db).seen[self.settings.collection] = current
+        if _connection(self.settings).seen.get(name) == current:
+            return
+        if held_here(self.settings):  # no other process can have committed: the change is this process's own
+            _connection(self.settings).seen[name] = current
+            return
+        _connection(self.settings, db=self.db).seen[name] = current
 
     def committed(self) -> None:
         """Note this process's own commit, so it is not taken for another process's."""

@@ -151,15 +151,14 @@ def test_a_kill_during_rebuild_keeps_the_collection_as_it_was(settings, corpus):
 
 def test_a_second_writer_is_told_the_store_is_busy(settings, corpus, tmp_path):
     folder, expected = corpus
-    first = st.start_cli(settings, "ingest", str(folder), ASSISTANT_TEST_PAUSE_AT="after-upsert:8", **BATCH)
+    first = st.start_cli(settings, "ingest", str(folder), ASSISTANT_TEST_PAUSE_AT="after-upsert:20", **BATCH)
     st.wait_for(lambda: st.manifest_rows(settings, "SELECT COUNT(*) FROM pending") not in ([], [(0,)]), process=first)
-    second = st.run_cli(settings, "ingest", str(folder))
-    remove = st.run_cli(settings, "remove", "note-00")
+    others = [st.start_cli(settings, "ingest", str(folder)), st.start_cli(settings, "remove", "note-00")]
+    results = [(p.wait(timeout=60), *p.communicate()) for p in others]
     assert first.poll() is None, "the first writer finished too early for this test"
-    for result in (second, remove):
-        assert result.returncode == 1 and result.stdout == ""
-        assert result.stderr == f"error: the store is busy (ingest by pid {first.pid}); try again when it has " \
-                                "finished\n"
+    for code, out, err in results:
+        assert code == 1 and out == ""
+        assert err == f"error: the store is busy (ingest by pid {first.pid}); try again when it has finished\n"
     assert first.wait(timeout=120) == 0, first.stderr.read()
     _assert_agree(settings, expected)
     assert set(st.store_state(settings)["documents"]) == set(expected)
@@ -173,7 +172,7 @@ def test_web_uploads_and_a_cli_ingest_follow_the_same_rule(settings, corpus, emb
     service = ChatService(assistant=build_assistant(settings, embeddings=embeddings))
     upload = tmp_path / "upload.md"
     upload.write_text("# Upload\n\nThe Dushanbe water commission meets twice a year.\n")
-    writer = st.start_cli(settings, "ingest", str(folder), ASSISTANT_TEST_PAUSE_AT="after-upsert:8", **BATCH)
+    writer = st.start_cli(settings, "ingest", str(folder), ASSISTANT_TEST_PAUSE_AT="after-upsert:15", **BATCH)
     st.wait_for(lambda: st.manifest_rows(settings, "SELECT COUNT(*) FROM pending") not in ([], [(0,)]), process=writer)
     done, errors = service.add_files([upload])
     assert writer.poll() is None, "the CLI writer finished too early for this test"
