@@ -23,7 +23,7 @@ from .generate import build_llm_answerer
 from .ingest import IngestReport, ingest
 from .models import Answer, Draft
 from .retrieval import HybridRetriever
-from .settings import Settings
+from .settings import DEFAULT_COLLECTION, Settings
 from .store import Store
 
 
@@ -156,8 +156,10 @@ class Assistant:
         return rewrite_query(question, previous)
 
     def ensure_corpus(self) -> IngestReport | None:
-        """Ingest the default knowledge folder into an empty store, so a fresh install just works."""
-        if self.store.manifest.documents or not self.settings.knowledge_dir.is_dir():
+        """Ingest the knowledge folder into the default collection while it is empty, so a fresh install just
+        works (named collections hold only what is put in them)."""
+        if (self.settings.collection != DEFAULT_COLLECTION or self.store.manifest.documents
+                or not self.settings.knowledge_dir.is_dir()):
             return None
         return ingest([self.settings.knowledge_dir], store=self.store, embeddings=self.embeddings)
 

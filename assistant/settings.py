@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_COLLECTION = "knowledge"
 
 
 def default_root() -> Path:
@@ -20,9 +21,10 @@ class Settings:
 
     data_dir: Path = default_root() / ".data"
     knowledge_dir: Path = default_root() / "knowledge"
-    collection: str = "knowledge"
+    collection: str = DEFAULT_COLLECTION
     chunk_size: int = 700
     chunk_overlap: int = 150
+    ingest_batch: int = 256
     top_k: int = 4
     min_evidence: float = 0.12
     max_question_chars: int = 1000
@@ -46,6 +48,7 @@ class Settings:
     concurrency: int = 2
     auth_user: str = ""
     auth_password: str = ""
+    explicit: frozenset[str] = field(default=frozenset(), compare=False, repr=False, metadata={"env": False})
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
@@ -55,16 +58,22 @@ class Settings:
         values = {}
         for f in fields(cls):
             raw = env.get(f"ASSISTANT_{f.name.upper()}")
-            if raw not in (None, ""):
+            if f.metadata.get("env", True) and raw not in (None, ""):
                 values[f.name] = _coerce(f.name, raw, type(getattr(cls(), f.name)))
-        settings = cls(**values)
+        settings = cls(**values, explicit=frozenset(values))
         return settings.with_overrides(**overrides)
 
     def with_overrides(self, **overrides) -> Settings:
-        """Copy with the given non-None values replaced (paths given as strings become Paths)."""
+        """Copy with the given non-None values replaced (paths given as strings become Paths); they count as
+        asked for (see `explicit`)."""
         values = {k: Path(v) if isinstance(getattr(self, k), Path) else v
                   for k, v in overrides.items() if v is not None}
-        return replace(self, **values)
+        return replace(self, **values, explicit=self.explicit | set(values))
+
+    def asked_for(self, name: str) -> bool:
+        """Whether a setting was given (environment, settings file or flag) rather than left at its default:
+        a collection's stored chunking is used unless other values were asked for."""
+        return name in self.explicit
 
     @property
     def chroma_dir(self) -> Path:
@@ -78,8 +87,8 @@ class Settings:
 
     @property
     def manifest_path(self) -> Path:
-        """The manifest of ingested documents for this collection."""
-        return self.data_dir / f"manifest-{self.collection}.json"
+        """The manifest of every collection in this data dir (SQLite)."""
+        return self.data_dir / "manifest.sqlite3"
 
 
 def settings_file() -> Path:

@@ -14,6 +14,7 @@ from .documents import SUPPORTED_SUFFIXES
 from .models import Answer
 from .render import answer_html, conversation_html, streaming_html
 from .service import ChatService
+from .store import StoreError
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 logger = logging.getLogger(__name__)
@@ -181,7 +182,7 @@ def _corpus_tab(gr, service: ChatService) -> None:
         """Remove the chosen document and refresh the corpus views."""
         try:
             message, ok = service.remove(doc_id or ""), True
-        except KeyError as exc:
+        except (KeyError, StoreError) as exc:
             message, ok = str(exc.args[0]), False
         table, choices = _corpus_views(service)
         return gr.Row(visible=False), _status(message, ok), table, gr.Dropdown(choices=choices, value=None)
@@ -211,7 +212,7 @@ def _api(gr, service: ChatService) -> None:
         """Remove a document by id."""
         try:
             return {"removed": doc_id, "message": service.remove(doc_id)}
-        except KeyError as exc:
+        except (KeyError, StoreError) as exc:
             return {"error": str(exc.args[0])}
 
     gr.api(chat, api_name="chat")

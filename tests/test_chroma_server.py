@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from assistant.chain import build_assistant
+from assistant.ingest import ingest
 from assistant.settings import PROJECT_ROOT, Settings
 from assistant.store import Store, StoreError
 
@@ -50,7 +51,7 @@ def test_ingest_and_answer_through_a_chroma_server(tmp_path, embeddings, chroma_
     settings = Settings.from_env(env={}, data_dir=tmp_path / "data", knowledge_dir=PROJECT_ROOT / "knowledge",
                                  chroma_host="127.0.0.1", chroma_port=chroma_port, collection="server-test")
     assistant = build_assistant(settings, embeddings=embeddings)
-    report = assistant.ensure_corpus()
+    report = ingest([PROJECT_ROOT / "knowledge"], store=assistant.store, embeddings=embeddings)
     assert report.added == ["russia-crisis-responses"]
     assert not (tmp_path / "data" / "chroma").exists()
     answer = assistant.ask("What could Russia have done with its economic leverage in Kyrgyzstan?")
