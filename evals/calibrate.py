@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from assistant.embeddings import MiniLMEmbeddings
-from assistant.evaluate import assistant_for, load_suite
+from assistant.evaluate import assistant_for, fill_corpus, load_suite
 from assistant.settings import Settings, default_root
 
 GRID = {"min_evidence": (0.12, 0.17), "min_key_coverage": (0.2, 0.3, 0.4), "min_semantic": (0.4, 0.5, 0.6),
@@ -28,7 +28,7 @@ def dev_outcomes(suite_dir: Path, data_dir: Path, embeddings: MiniLMEmbeddings) 
     suite = load_suite(suite_dir)
     dev = [q for q in suite.questions if q.split == "dev"] or suite.questions
     assistant = assistant_for(suite, Settings.from_env(env={}, data_dir=data_dir), embeddings=embeddings)
-    assistant.ensure_corpus()
+    fill_corpus(suite, assistant)
     out = {}
     for combo in itertools.product(*GRID.values()):
         values = dict(zip(GRID, combo, strict=True))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 import pytest
 
@@ -94,18 +93,10 @@ def test_only_the_default_collection_is_filled_with_the_knowledge_folder(setting
     assert default.ensure_corpus().added == ["russia-crisis-responses"]
 
 
-@dataclass(frozen=True, kw_only=True)
-class PagedDocument(SourceDocument):
-    """A document from a paged format (as a PDF loader makes them)."""
-
-    pages: tuple[int, ...] = ()
-    author: str = ""
-
-
 def test_docs_json_carries_pages_and_author_where_the_format_has_them(settings, embeddings):
     store = Store(settings=settings)
-    doc = PagedDocument(doc_id="report", title="Report", source="report.pdf", text=NOTE, sha256="0" * 64,
-                        pages=(0, 40, 80), author="A. Author")
+    doc = SourceDocument(doc_id="report", title="Report", source="report.pdf", text=NOTE, sha256="0" * 64,
+                         page_starts=(0, 40, 80), author="A. Author")
     with store.writing("ingest"):
         write_documents([doc], store=store, embeddings=embeddings, report=IngestReport())
     [entry] = _json(st.run_cli(settings, "docs", "--json"))
