@@ -76,7 +76,7 @@ def _main_column(gr) -> dict:
     question box."""
     parts = {}
     with gr.Row(elem_id="collection-row"):
-        parts["collection"] = gr.HTML("", elem_id="collection", padding=False, scale=1)
+        parts["collection"] = gr.HTML("", elem_id="collection", padding=False, scale=1, min_width=240)
         parts["attach"] = gr.UploadButton("Add documents", file_count="multiple", size="sm", scale=0, min_width=140,
                                           file_types=list(SUPPORTED_SUFFIXES), elem_id="attach")
     parts["attach_status"] = gr.HTML("", elem_id="attach-status", padding=False)

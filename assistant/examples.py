@@ -1,7 +1,8 @@
 """Example questions for the chat, derived from what is stored: document titles and their headings.
 
 Nothing here knows the corpus: a document with headings gets "What does <title> say about <heading>?",
-one without gets the names its title shares with its text, and failing that "What is <title> about?".
+one without gets the names its title shares with its text (or the names its text mentions most), and one with
+none of these "What is <title> about?". A lone document is "the document": its title is on screen already.
 """
 
 from __future__ import annotations
@@ -54,11 +55,25 @@ def title_topics(title: str, chunks: list[Chunk]) -> list[str]:
     return [n for n, count in sorted(counts.items(), key=lambda kv: -kv[1]) if count]
 
 
-def document_questions(title: str, chunks: list[Chunk]) -> list[str]:
-    """Questions about one document, best first."""
-    name = f"“{short_title(title)}”"
-    topics = [h for h in headings(chunks) if h.casefold() != title.casefold()] or title_topics(title, chunks)
-    return [f"What does {name} say about {topic}?" for topic in topics] + [f"What is {name} about?"]
+def text_topics(chunks: list[Chunk], limit: int = 3) -> list[str]:
+    """The names a document's text mentions most (at least twice)."""
+    counts: dict[str, int] = {}
+    for chunk in chunks:
+        for name in entities(chunk.text):
+            counts[name] = counts.get(name, 0) + 1
+    ranked = sorted((n for n, c in counts.items() if c >= 2), key=lambda n: -counts[n])
+    return ranked[:limit]
+
+
+def document_questions(title: str, chunks: list[Chunk], *, only: bool = False) -> list[str]:
+    """Questions about one document, best first (called "the document" when it is the only one): its headings,
+    else the names its title shares with its text, else the names its text mentions most, else what it is about."""
+    name = "the document" if only else f"“{short_title(title)}”"
+    topics = ([h for h in headings(chunks) if h.casefold() != title.casefold()] or title_topics(title, chunks)
+              or text_topics(chunks))
+    if not topics:
+        return [f"What is {name} about?"]
+    return [f"What does {name} say about {topic}?" for topic in topics]
 
 
 def example_questions(documents: list[dict], chunks: list[Chunk], limit: int = MAX_EXAMPLES) -> list[str]:
@@ -67,7 +82,7 @@ def example_questions(documents: list[dict], chunks: list[Chunk], limit: int = M
     for chunk in sorted(chunks, key=lambda c: (c.doc_id, c.start)):
         by_doc.setdefault(chunk.doc_id, []).append(chunk)
     recent = sorted(documents, key=lambda d: d.get("ingested_at", ""), reverse=True)
-    queues = [document_questions(d["title"], by_doc.get(d["doc_id"], [])) for d in recent]
+    queues = [document_questions(d["title"], by_doc.get(d["doc_id"], []), only=len(recent) == 1) for d in recent]
     out: list[str] = []
     for turn in range(max((len(q) for q in queues), default=0)):
         out += [q[turn] for q in queues if turn < len(q)]

@@ -100,13 +100,15 @@ def test_the_chat_says_what_it_knows_and_its_examples_come_from_the_corpus(page,
     collection = page.inner_text("#collection")
     assert re.search(r"\b1 document\b", collection) and ESSAY_TITLE in collection
     examples = page.locator("#examples button.example:visible").all_inner_texts()
-    assert examples and all(short_title(ESSAY_TITLE) in e for e in examples), examples
+    assert examples and all("the document" in e for e in examples), examples
     assert any(name in " ".join(examples) for name in ("Belarus", "Kyrgyzstan", "Nagorno-Karabakh"))
     doc = tmp_path / "alpine-glaciers.md"
     doc.write_text(GLACIERS)
     _upload(page, doc, where="#collection-row")
     page.wait_for_function("Array.from(document.querySelectorAll('#examples button.example'))"
                            ".some(b => b.innerText.includes('Retreat rates'))", timeout=15000)
+    examples = page.locator("#examples button.example:visible").all_inner_texts()
+    assert any(short_title(ESSAY_TITLE) in e for e in examples) and "the document" not in " ".join(examples)
     assert "2 documents" in page.inner_text("#collection")
     page.locator("#examples button.example", has_text="Meltwater lakes").click()
     page.wait_for_selector(".conversation > .turn .tools", timeout=60000)
@@ -126,11 +128,13 @@ def test_the_chat_says_what_it_knows_and_its_examples_come_from_the_corpus(page,
 
 def test_removal_preselects_nothing_and_confirms_by_title(page, tmp_path):
     """Point 7: the picker starts empty; the confirmation and the result name the title, not an id."""
+    page.get_by_role("tab", name="Corpus").click()
+    page.wait_for_function("document.querySelector('#corpus-table').innerText.includes('Russia')")
+    assert page.input_value("#remove-choice input") == "", "a document was preselected for removal"
     doc = tmp_path / "short-lived.txt"
     doc.write_text("The short-lived note says Mongolia built a railway to the coast of nowhere.")
     _upload(page, doc)
     page.wait_for_function("document.querySelector('#corpus-table').innerText.includes('Short lived')")
-    assert page.input_value("#remove-choice input") == ""
     page.click("#remove")
     page.wait_for_function("document.querySelector('#corpus-status').innerText.includes('Choose a document')")
     page.click("#remove-choice input")

@@ -65,6 +65,11 @@ def test_examples_come_from_headings_then_title_names_then_the_title():
                          "What is “Untitled notes” about?",
                          "What does “Glacier survey” say about Lake Formation?"]
     assert example_questions([], []) == []
+    assert example_questions(docs[1:2], essay) == ["What does the document say about Minsk?"]
+    text = "The Tagus rises in Spain and reaches Lisbon. Ships on the Tagus leave Lisbon daily."
+    report = [_chunk("report", text, title="Report")]
+    assert example_questions([{"doc_id": "report", "title": "Report"}], report) == [
+        "What does the document say about Tagus?", "What does the document say about Lisbon?"]
 
 
 def test_long_titles_are_shortened_on_a_word_or_subtitle():
