@@ -4,6 +4,7 @@ changed the store."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from html import escape
 from itertools import zip_longest
@@ -15,7 +16,7 @@ from .documents import SUPPORTED_SUFFIXES
 from .examples import example_questions
 from .render import file_name
 from .service import ChatService
-from .webtext import public, status_html
+from .webtext import progress_html, public, status_html
 
 SYNC_SECONDS = 3.0
 
@@ -112,20 +113,20 @@ class CorpusViews:
 def wire_corpus(gr, app, service: ChatService, tab: CorpusTab, chat: ChatTab) -> None:
     """Uploads (both tabs), removal, and keeping every page's views in step with the store."""
     views = CorpusViews(gr, service, tab, chat)
-    add = _adder(gr, service, views)
+    add = _adder(service, views)
 
-    def on_upload(paths: list[str] | None, progress=gr.Progress()) -> dict:  # noqa: B008 (Gradio's idiom)
+    def on_upload(paths: list[str] | None) -> Iterator[dict]:
         """Files chosen or dropped on the Corpus tab: add them at once, then clear the upload area."""
-        return add(paths, tab.status, progress) | {tab.upload: None}
+        yield from add(paths, tab.status, {tab.upload: None})
 
-    def on_attach(paths: list[str] | None, progress=gr.Progress()) -> dict:  # noqa: B008 (Gradio's idiom)
+    def on_attach(paths: list[str] | None) -> Iterator[dict]:
         """Files chosen or dropped on the chat: add them at once."""
-        return add(paths, chat.attach_status, progress)
+        yield from add(paths, chat.attach_status, {})
 
     tab.upload.upload(on_upload, [tab.upload], [tab.status, *views.outputs, tab.upload], api_name="upload",
-                      show_progress_on=[tab.status])
+                      show_progress="hidden")
     chat.attach.upload(on_attach, [chat.attach], [chat.attach_status, *views.outputs], api_visibility="private",
-                       show_progress_on=[chat.attach_status])
+                       show_progress="hidden")
     _wire_remove(gr, service, tab, views)
     app.load(lambda: views.current(), None, views.outputs, api_visibility="private")
     timer = gr.Timer(SYNC_SECONDS)
@@ -133,20 +134,22 @@ def wire_corpus(gr, app, service: ChatService, tab: CorpusTab, chat: ChatTab) ->
                api_visibility="private")
 
 
-def _adder(gr, service: ChatService, views: CorpusViews):
-    """The upload handler: ingest the chosen files at once, reporting per file next to the upload area."""
+def _adder(service: ChatService, views: CorpusViews):
+    """The upload handler: ingest the chosen files one by one, reporting progress and then each file's result
+    next to the upload area."""
     settings = service.assistant.settings
 
-    def on_add(paths: list[str] | None, status, progress) -> dict:
-        """Ingest the uploaded files and refresh every view."""
-        if not paths:
-            return {status: ""}
-        done, errors = service.add_files([Path(p) for p in paths], progress)
-        lines = [status_html(public(m, settings)) for m in done]
-        lines += [status_html(public(f"Not added: {e}", settings), ok=False) for e in errors]
-        return views.current() | {status: "".join(lines)}
+    def add(paths: list[str] | None, status, last: dict) -> Iterator[dict]:
+        """Say which file is being added, add it, and finally refresh every view (and apply `last`)."""
+        lines: list[str] = []
+        for number, path in enumerate(map(Path, paths or []), start=1):
+            yield {status: "".join(lines) + progress_html(f"Adding {path.name} ({number} of {len(paths)})…")}
+            done, errors = service.add_files([path])
+            lines += [status_html(public(m, settings)) for m in done]
+            lines += [status_html(public(f"Not added: {e}", settings), ok=False) for e in errors]
+        yield views.current() | {status: "".join(lines)} | last
 
-    return on_add
+    return add
 
 
 def _wire_remove(gr, service: ChatService, tab: CorpusTab, views: CorpusViews) -> None:

@@ -26,3 +26,8 @@ def public(message: str, settings: Settings) -> str:
         for form in dict.fromkeys((str(folder.resolve()), str(folder))):
             message = message.replace(form + "/", "").replace(form, "the store")
     return message
+
+
+def progress_html(message: str) -> str:
+    """A line saying what is being done right now (with a spinner), announced politely."""
+    return f'<div class="status working" role="status" aria-live="polite">{escape(message)}</div>'

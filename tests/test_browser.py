@@ -45,7 +45,7 @@ def test_ask_then_click_a_citation_chip_to_see_the_highlighted_passage(page):
     assert source.locator("mark:not(.dim)").count() >= 1
     assert "paragraph" in source.inner_text() and "Russia's Responses" in source.inner_text()
     assert "similarity" in source.inner_text()
-    shot(page, "chat-citation-open", readme=True)
+    shot(page, "chat", readme=True)
     chip.click()
     source.wait_for(state="hidden")
     assert page.outside == [] and page.errors == []

@@ -151,10 +151,18 @@ def test_removal_preselects_nothing_and_confirms_by_title(page, tmp_path):
 
 def test_uploading_is_one_step_also_by_dropping_on_the_chat(page, tmp_path):
     """Point 8: choosing files adds them; files dropped on the chat are added too; no second button."""
-    doc = tmp_path / "tajik-water.md"
+    doc, survey = tmp_path / "tajik-water.md", tmp_path / "danube-survey.md"
     doc.write_text("# Tajik water\n\nTajikistan and Uzbekistan share the Vakhsh river under a 2024 accord.\n")
-    _upload(page, doc)
+    survey.write_text("# Danube survey\n\n" + "\n\n".join(
+        f"Survey {n} counted {n} pelican colonies in the Danube delta near Tulcea, where reed beds retreat. " * 3
+        for n in range(40)))
+    page.get_by_role("tab", name="Corpus").click()
+    page.set_input_files("#upload input[type=file]", [str(doc), str(survey)])
+    page.wait_for_function("document.querySelector('#corpus-status').innerText"
+                           ".includes('Adding danube-survey.md (2 of 2)')", timeout=60000)
+    page.wait_for_selector("#corpus-status .status.ok >> nth=1", timeout=60000)
     assert "tajik-water.md: added" in page.inner_text("#corpus-status")
+    assert "danube-survey.md: added" in page.inner_text("#corpus-status")
     assert page.locator("#add-docs").count() == 0
     page.get_by_role("tab", name="Chat").click()
     page.evaluate("""() => { const dt = new DataTransfer();

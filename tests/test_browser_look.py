@@ -77,6 +77,7 @@ def test_phone_layout_fits_and_keeps_the_question_box_in_view(browser, server):
     with open_page(browser, server, **PHONE) as page:
         _assert_box_visible(page)
         ask(page, ANSWERED)
+        page.evaluate("window.scrollTo(0, 0)")
         shot(page, "phone", readme=True)
         ask(page, "Why was Moscow caught unprepared by the fighting in Nagorno-Karabakh?")
         page.locator(".cite-chip").last.click()
