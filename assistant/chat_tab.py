@@ -143,13 +143,16 @@ def _wire(gr, service: ChatService, tab: ChatTab) -> None:
     outputs = [tab.conversation, tab.chats, tab.box, tab.ask, tab.stop, tab.pending, tab.editing, tab.edit_bar,
                tab.actions, tab.examples, tab.export, tab.chat_list]
 
-    def on_ask(message: str, store: dict, k: int, editing: bool) -> Iterator[dict]:
+    def on_ask(message: str, store: dict, k: int, editing: bool, pending=None) -> Iterator[dict]:
         """Answer the question in the box (replacing the last turn when editing it)."""
+        if pending:  # an answer is still being written: keep the new question in the box for later
+            yield {tab.box: message}
+            return
         yield from run(message, chats.normalised(store), k, replace_last=bool(editing))
 
-    def on_example(message: str, store: dict, k: int) -> Iterator[dict]:
-        """Ask an example question."""
-        yield from run(message, chats.normalised(store), k, replace_last=False)
+    def on_example(message: str, store: dict, k: int, pending=None) -> Iterator[dict]:
+        """Ask an example question (unless an answer is still being written)."""
+        yield from on_ask(message, store, k, False, pending)
 
     def on_regenerate(store: dict, k: int) -> Iterator[dict]:
         """Answer the last question again (with the current settings), replacing its answer."""
@@ -160,10 +163,10 @@ def _wire(gr, service: ChatService, tab: ChatTab) -> None:
 
     tab.ask.click(on_ask, [tab.box, tab.chats, tab.k, tab.editing], outputs, api_name="ui_chat",
                   api_visibility="undocumented")
-    tab.box.submit(on_ask, [tab.box, tab.chats, tab.k, tab.editing], outputs, api_visibility="private")
+    tab.box.submit(on_ask, [tab.box, tab.chats, tab.k, tab.editing, tab.pending], outputs, api_visibility="private")
     tab.regenerate.click(on_regenerate, [tab.chats, tab.k], outputs, api_visibility="private")
     for button in tab.example_buttons:
-        button.click(on_example, [button, tab.chats, tab.k], outputs, api_visibility="private")
+        button.click(on_example, [button, tab.chats, tab.k, tab.pending], outputs, api_visibility="private")
     tab.stop.click(run.stop, [tab.pending], [tab.stop], api_visibility="private")
     _wire_controls(gr, service, tab, outputs)
 

@@ -46,7 +46,7 @@ window.addEventListener("scroll", () => {
 function detailsKey(details) {
   const turn = details.closest(".turn");
   const turns = Array.from(element.querySelectorAll(".conversation > .turn"));
-  return `${state.chat}/${turns.indexOf(turn)}/${details.className}`;
+  return `${state.chat}/${turns.indexOf(turn)}/${details.classList[0]}`;
 }
 element.addEventListener("toggle", (e) => {
   if (e.target.tagName !== "DETAILS" || e.target.closest(".unfinished")) return;
