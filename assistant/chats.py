@@ -11,7 +11,7 @@ import time
 import uuid
 from dataclasses import fields
 
-from .models import Answer, AnswerSentence, Chunk, Citation, Passage
+from .models import Answer, AnswerSentence, Check, Chunk, Citation, Passage
 
 MAX_CHATS = 30
 SNIPPET_CHARS = 300
@@ -123,15 +123,18 @@ def answer_from_record(data: dict) -> Answer:
                           sentences=tuple(tuple(h) for h in c.get("highlights", [])))
                  for c in data.get("citations", [])]
     sentences = [AnswerSentence(text=s["text"], citations=tuple(s.get("citations", [])),
-                                supported=bool(s.get("supported"))) for s in data.get("sentences", [])]
+                                supported=bool(s.get("supported")), source=s.get("source", ""))
+                 for s in data.get("sentences", [])]
     answer = Answer(question=data["question"], text=data.get("answer", ""), refused=bool(data.get("refused")),
                     citations=citations, sentences=sentences, passages=[_passage(p) for p in data.get("trace", [])],
                     answerer=data.get("answerer", ""), search_query=data.get("search_query", ""),
                     evidence_score=data.get("evidence_score", 0.0), timings_ms=dict(data.get("timings_ms", {})),
                     notice=data.get("notice", ""), unmentioned=list(data.get("unmentioned", [])))
-    for name in ("partial", "answerability"):
-        if name in data:
-            setattr(answer, name, data[name])
+    info = data.get("answerability") or {}
+    answer.partial = bool(data.get("partial", info.get("partial", False)))
+    answer.decision = info.get("decision") or ("declined" if answer.refused else "answered")
+    answer.checks = [Check(check=r.get("check", ""), passed=bool(r.get("passed")), terms=tuple(r.get("terms", [])),
+                           detail=r.get("detail", "")) for r in info.get("reasons", [])]
     return answer
 
 

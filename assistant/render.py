@@ -43,10 +43,9 @@ def prose(text: str) -> str:
 
 def kind(answer: Answer) -> str:
     """answered, declined or partial: the answerability decision when there is one."""
-    decision = (getattr(answer, "answerability", None) or {}).get("decision")
-    if answer.refused or decision == "declined":
-        return "declined"
-    return "partial" if getattr(answer, "partial", False) or decision == "partial" else "answered"
+    if answer.partial or answer.decision == "partial":
+        return "partial"
+    return "declined" if answer.refused or answer.decision == "declined" else "answered"
 
 
 def highlight_owners(answer: Answer) -> dict[tuple[int, int, int], list[int]]:
@@ -84,11 +83,15 @@ def answer_body(answer: Answer, upto: int | None = None) -> str:
     by_id = {c.id: c for c in answer.citations}
     parts = []
     for i, sentence in enumerate(answer.sentences[:upto]):
+        if answer.partial and not sentence.citations:  # the assistant's own "mention X but not Y" statement
+            parts.append(f'<span class="sentence note">{_e(sentence.text)}</span>')
+            continue
         chips = "".join(_chip(by_id[n], i) for n in sentence.citations if n in by_id)
         flag = "" if sentence.supported else \
             '<span class="unsupported" title="Not supported by the passages it cites">unverified</span>'
         css = "sentence" if sentence.supported else "sentence unsupported-sentence"
-        parts.append(f'<span class="{css}">{_e(sentence.text)}</span>{chips}{flag}')
+        source = f' <span class="from">({_e(sentence.source)})</span>' if sentence.source else ""
+        parts.append(f'<span class="{css}">{_e(sentence.text)}</span>{chips}{source}{flag}')
     return " ".join(parts) if parts else _e(answer.text)
 
 

@@ -79,27 +79,23 @@ def test_long_titles_are_shortened_on_a_word_or_subtitle():
 
 
 def test_a_partial_answer_is_never_called_verified_and_shows_its_passage(essay_assistant):
-    answer = essay_assistant.ask("How did Russia respond to the crisis in Belarus?")
-    answer.partial = True
-    answer.answerability = {"decision": "partial", "reasons": [
-        {"check": "coverage", "passed": False, "terms": ["sanctions"], "detail": "never says how sanctions worked"},
-        {"check": "evidence", "passed": True, "terms": [], "detail": "a passage names Belarus"}]}
+    answer = essay_assistant.ask("What is the population of Bishkek?")
+    assert answer.partial and answer.decision == "partial"
     html = answer_html(answer)
     assert "Only partly covered by the sources" in html and "verified" not in html
     assert '<details class="sources" open>' in html and "<mark" in html
     assert "Decision:</b> partial" in html
-    assert "failed</b> coverage: never says how sanctions worked (sanctions)" in html
+    assert "failed</b> key_terms: the quoted passages say nothing about" in html and "population" in html
     stored = chats.answer_from_record(json.loads(json.dumps(chats.record(answer))))
     assert answer_html(stored) == html
     assert "**Only partly covered by the sources.**" in conversation_markdown([answer])
 
 
 def test_answerability_reasons_explain_a_refusal(essay_assistant):
-    answer = essay_assistant.ask("What is the best recipe for sourdough bread?")
-    answer.answerability = {"decision": "declined", "reasons": [
-        {"check": "terms", "passed": False, "terms": ["sourdough", "recipe"], "detail": "not in any passage"}]}
+    answer = essay_assistant.ask("What did France do to stop the fighting in Nagorno-Karabakh?")
     html = answer_html(answer)
-    assert "Not covered by the sources" in html and "failed</b> terms: not in any passage (sourdough, recipe)" in html
+    assert "Not covered by the sources" in html
+    assert "failed</b> unknown_names: the sources never mention France (France)" in html
 
 
 def test_highlights_belong_to_the_sentence_they_support(essay_assistant):
