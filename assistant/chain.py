@@ -37,7 +37,8 @@ def check_question(question: str, *, max_chars: int) -> str:
     if not question:
         raise QuestionError("the question is empty")
     if len(question) > max_chars:
-        raise QuestionError(f"the question is {len(question):,} characters long; ask at most {max_chars:,} characters")
+        raise QuestionError(f"the question is {len(question):,} characters long; questions can be at most "
+                            f"{max_chars:,} characters")
     return question
 
 

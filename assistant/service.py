@@ -53,8 +53,9 @@ class ChatService:
         return self.assistant_for(collection).ask(message, history=history, k=k)
 
     def stream(self, message: str, answers: list[Answer], k: int, collection: str | None = None):
-        """Like ask, but yields an LLM's tokens before the verified Answer (extractive: just the Answer)."""
-        history = [a.search_query or a.question for a in answers]
+        """Like ask, but yields an LLM's tokens before the verified Answer; declined turns give a follow-up no
+        context."""
+        history = [a.search_query or a.question for a in answers if a.partial or not a.refused]
         yield from self.assistant_for(collection).stream(message, history=history, k=int(k))
 
     def documents(self, collection: str | None = None) -> list[dict]:
