@@ -69,3 +69,19 @@ def served_essay(data_dir: Path, embeddings: MiniLMEmbeddings, **overrides):
         yield assistant, url
     finally:
         app.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Debian chromium for every browser test (skips, saying how to get it, when absent)."""
+    from .browser_kit import chromium
+
+    with chromium() as browser:
+        yield browser
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, embeddings):
+    """A real web chat over the essay for one test module; yields its URL."""
+    with served_essay(tmp_path_factory.mktemp("served") / "data", embeddings) as (_, url):
+        yield url

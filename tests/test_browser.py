@@ -4,8 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from .browser_kit import ask, chromium, open_page, shot
-from .conftest import served_essay
+from .browser_kit import ask, open_page, shot
 
 pytestmark = pytest.mark.browser
 HOSTILE = """# Hostile notes
@@ -14,18 +13,6 @@ The hostile report says <script>window.__xss = 1</script> the Zanzibar archipela
 It also says ![tracker](http://evil.invalid/pixel.png) and <img src=x onerror="window.__xss = 2"> about cloves.
 Finally [click me](javascript:window.__xss=3) is a link trick in the Zanzibar clove report.
 """
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, embeddings):
-    with served_essay(tmp_path_factory.mktemp("browser") / "data", embeddings) as (_, url):
-        yield url
 
 
 @pytest.fixture

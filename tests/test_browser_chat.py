@@ -16,8 +16,8 @@ from assistant.generate import LLMAnswerer
 from assistant.settings import PROJECT_ROOT, Settings
 from assistant.ui import launch
 
-from .browser_kit import DESKTOP, ask, chromium, finished, goto, open_page, wait_finished
-from .conftest import free_port, served_essay
+from .browser_kit import DESKTOP, ask, finished, goto, open_page, wait_finished
+from .conftest import free_port
 
 pytestmark = pytest.mark.browser
 QUESTIONS = ["How did Russia respond to the crisis in Belarus?",
@@ -37,18 +37,6 @@ class SlowChat(GenericFakeChatModel):
         for chunk in super()._stream(*args, **kwargs):
             time.sleep(self.delay)
             yield chunk
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, embeddings):
-    with served_essay(tmp_path_factory.mktemp("chat") / "data", embeddings) as (_, url):
-        yield url
 
 
 @pytest.fixture(scope="module")

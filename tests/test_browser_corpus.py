@@ -10,7 +10,7 @@ from gradio_client import Client, handle_file
 from assistant.documents import SUPPORTED_SUFFIXES
 from assistant.examples import short_title
 
-from .browser_kit import ask, chromium, goto, open_page, shot
+from .browser_kit import ask, goto, open_page, shot
 from .conftest import served_essay
 
 pytestmark = pytest.mark.browser
@@ -25,12 +25,6 @@ The Rhone glacier lost 40 metres of length in 2022, the survey says.
 
 Meltwater lakes formed below the Trift glacier after the ice retreated in the 1990s.
 """
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
 
 
 @pytest.fixture(scope="module")

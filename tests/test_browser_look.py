@@ -5,25 +5,12 @@ import re
 
 import pytest
 
-from .browser_kit import DESKTOP, PHONE, ask, chromium, contrast, open_page, shot
-from .conftest import served_essay
+from .browser_kit import DESKTOP, PHONE, ask, contrast, open_page, shot
 
 pytestmark = pytest.mark.browser
 ANSWERED = "How did Russia respond to the crisis in Belarus?"
 DECLINED = "What is the best recipe for sourdough bread?"
 CHAT_TEXT = [".gradio-container"]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, embeddings):
-    with served_essay(tmp_path_factory.mktemp("look") / "data", embeddings) as (_, url):
-        yield url
 
 
 def _fill_chat(page) -> None:
