@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
+import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -46,6 +49,29 @@ def essay_assistant(tmp_path_factory, embeddings):
     assistant = build_assistant(settings, embeddings=embeddings)
     assistant.ensure_corpus()
     return assistant
+
+
+CHROMA = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))
+
+
+@contextmanager
+def chroma_server(path: Path):
+    """A real `chroma run` server on a free loopback port, storing under path; yields the port."""
+    if not Path(CHROMA).exists():
+        pytest.skip("the `chroma` executable that comes with chromadb is missing")
+    port = free_port()
+    process = subprocess.Popen([CHROMA, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"chroma run did not start (exit code {process.poll()})")
+            time.sleep(0.2)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
 
 
 def free_port() -> int:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import time
 
 import pytest
@@ -19,6 +18,7 @@ from assistant.locking import writer_lock
 from assistant.settings import Settings
 
 from . import storetools as st
+from .conftest import chroma_server
 
 pytestmark = pytest.mark.slow
 BATCH = {"ASSISTANT_INGEST_BATCH": "16"}  # many small write batches, so kills land between and inside them
@@ -209,23 +209,13 @@ def test_a_long_running_process_sees_what_another_process_wrote(settings, embedd
 
 
 @pytest.fixture(scope="module")
-def chroma_server(tmp_path_factory):
-    from .test_chroma_server import CHROMA, _wait, free_port
-
-    port = free_port()
-    process = subprocess.Popen([CHROMA, "run", "--path", str(tmp_path_factory.mktemp("chroma")), "--host",
-                                "127.0.0.1", "--port", str(port)], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    try:
-        _wait(port, process)
+def chroma_port(tmp_path_factory):
+    with chroma_server(tmp_path_factory.mktemp("chroma")) as port:
         yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
-def test_with_a_chroma_server_several_processes_ingest_at_once(settings, tmp_path, chroma_server):
-    served = settings.with_overrides(chroma_host="127.0.0.1", chroma_port=chroma_server, collection="shared")
+def test_with_a_chroma_server_several_processes_ingest_at_once(settings, tmp_path, chroma_port):
+    served = settings.with_overrides(chroma_host="127.0.0.1", chroma_port=chroma_port, collection="shared")
     halves = [tmp_path / "a", tmp_path / "b"]
     st.write_corpus(halves[0], 12, seed=1, prefix="alpha")
     st.write_corpus(halves[1], 12, seed=2, prefix="beta")
