@@ -63,15 +63,16 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
         if not chosen:
             return draft  # nothing cited: citation validation declines it and says so
         cited = sorted({n for _, ns in chosen for n in ns if 1 <= n <= len(draft.passages)})
-        context = set(terms(" ".join([s for s, _ in chosen] + [_text(draft, cited)])))
+        quoted = " ".join([s for s, _ in chosen] + [_text(draft, cited)])
+        context = set(terms(quoted))
         missing = [n for n in prof.names if not name_in(n, context)]
         if missing:
             return _decline(draft, Check(check="subject", passed=False, terms=tuple(missing),
-                                         detail=f"the quoted passages do not mention {_join(missing) or 'it'}"))
+                                         detail=f"the quoted passages do not mention {_join(missing)}"))
         mentioned = _join(prof.names) or "the question's terms"
         draft.checks.append(Check(check="subject", passed=True, terms=tuple(prof.names),
                                   detail=f"the quoted passages mention {mentioned}"))
-        share, missed = self.key_coverage(prof, " ".join([s for s, _ in chosen] + [_text(draft, cited)]))
+        share, missed = self.key_coverage(prof, quoted)
         closest = self.closest(draft.search_query or draft.question, [s for s, _ in chosen])
         measured = f"they cover {share:.0%} of the key terms; the closest sentence has cosine {closest:.2f}"
         if share < self.min_key_coverage and closest < self.min_semantic:

@@ -137,9 +137,9 @@ def aggregate(records: list[dict]) -> dict[str, float]:
     for name in ("recall@k", "mrr", "groundedness", "citation_precision", "citation_recall", "token_f1"):
         values = [r[name] for r in records if name in r]
         out[name] = sum(values) / len(values) if values else None
-    out |= metrics.refusal_scores([r["refused"] for r in records], [r["answerable"] for r in records])
-    answerable = [r for r in records if r["answerable"]]
-    out["answer_rate"] = sum(not r["refused"] for r in answerable) / len(answerable) if answerable else 1.0
+    refused, answerable = [r["refused"] for r in records], [r["answerable"] for r in records]
+    out |= metrics.refusal_scores(refused, answerable)
+    out["answer_rate"] = metrics.answer_rate(refused, answerable)
     latencies = [r["latency_ms"] for r in records]
     out["latency_p50_ms"] = metrics.percentile(latencies, 50)
     out["latency_p95_ms"] = metrics.percentile(latencies, 95)

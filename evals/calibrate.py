@@ -17,6 +17,7 @@ from pathlib import Path
 
 from assistant.embeddings import MiniLMEmbeddings
 from assistant.evaluate import assistant_for, fill_corpus, load_suite
+from assistant.metrics import answer_rate, refusal_scores
 from assistant.settings import Settings, default_root
 
 GRID = {"min_evidence": (0.12, 0.17), "min_key_coverage": (0.2, 0.3, 0.4), "min_semantic": (0.4, 0.5, 0.6),
@@ -42,14 +43,11 @@ def dev_outcomes(suite_dir: Path, data_dir: Path, embeddings: MiniLMEmbeddings) 
 
 def scores(outcomes: list[tuple]) -> dict[str, float]:
     """Refusal precision/recall, answer rate and balanced accuracy of (answerable, refused) pairs."""
-    refused_right = sum(r and not a for a, r in outcomes)
-    refused = sum(r for _, r in outcomes)
-    due = sum(not a for a, _ in outcomes)
-    answerable = sum(a for a, _ in outcomes)
-    recall = refused_right / due if due else 1.0
-    rate = sum(a and not r for a, r in outcomes) / answerable if answerable else 1.0
-    return {"precision": refused_right / refused if refused else 1.0, "recall": recall, "answer_rate": rate,
-            "balanced": (recall + rate) / 2}
+    answerable, refused = [a for a, _ in outcomes], [r for _, r in outcomes]
+    refusal = refusal_scores(refused, answerable)
+    rate = answer_rate(refused, answerable)
+    return {"precision": refusal["refusal_precision"], "recall": refusal["refusal_recall"], "answer_rate": rate,
+            "balanced": (refusal["refusal_recall"] + rate) / 2}
 
 
 def main() -> None:
