@@ -3,12 +3,13 @@
 Similarity finds the nearest material; it cannot tell "the sources discuss Belaruskali" from "the sources say how
 many people Belaruskali employs". This stage checks, deterministically and offline (the shipped embedding model
 is the only model used), that
+  0. the question is one in words, not code, markup or bare punctuation (check `question_form`),
   1. every name in the question occurs somewhere in the corpus           (check `unknown_names`),
   2. the names occur in the chosen sentences or their passages           (check `subject`),
   3. one chosen sentence carries what is asked: the question's key terms (check `key_terms`),
   4. a question asking for a number, date, person, place or names gets a sentence holding one next to the
      subject                                                            (check `answer_type`).
-A failure of 1 or 2 declines; a failure of 3 or 4 when the subject is there gives a partial answer ("The sources
+A failure of 0, 1 or 2 declines; a failure of 3 or 4 when the subject is there gives a partial answer ("The sources
 mention X but do not say Y", with the passage quoted), which counts as declined. Every check is recorded.
 """
 
@@ -22,7 +23,7 @@ from pydantic import ConfigDict
 from .embeddings import MiniLMEmbeddings
 from .models import Check, Draft
 from .prompts import load_prompt
-from .questions import TYPE_LABELS, Profile, carries_subject, name_in, profile, term_in, typed_items
+from .questions import TYPE_LABELS, Profile, carries_subject, form_problem, name_in, profile, term_in, typed_items
 from .support import parse_markers
 from .text import STOPWORDS, terms, words
 
@@ -44,6 +45,9 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
     def invoke(self, input: Draft, config=None, **kwargs) -> Draft:
         """Record every check on the draft; decline or turn it into a partial answer when one fails."""
         draft = input
+        problem = form_problem(draft.question)
+        if problem:
+            return _decline(draft, Check(check="question_form", passed=False, detail=problem))
         prof = profile(draft.search_query or draft.question, self.idf)
         unknown = [n for n in prof.names if not all(self.in_corpus(t) for t in terms(n))]
         draft.unmentioned = unknown
