@@ -10,8 +10,15 @@ import sys
 
 import pytest
 
-from assistant.inputs import MAX_HISTORY, MAX_TOP_K, QuestionError, check_doc_id, check_history, check_k, \
-    check_question
+from assistant.inputs import (
+    MAX_HISTORY,
+    MAX_TOP_K,
+    QuestionError,
+    check_doc_id,
+    check_history,
+    check_k,
+    check_question,
+)
 from assistant.questions import form_problem
 from assistant.text import normalise
 
