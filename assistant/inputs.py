@@ -83,7 +83,7 @@ def check_k(k: Any) -> int | None:
         return None
     number = k if isinstance(k, int | float) and not isinstance(k, bool) else None
     if number is None or not math.isfinite(number) or number != int(number) or not 1 <= number <= MAX_TOP_K:
-        shown = repr(k)[:40] if isinstance(k, str | int | float) else kind(k)
+        shown = str(k).lower() if isinstance(k, bool) else repr(k)[:40] if isinstance(k, str | int | float) else kind(k)
         raise QuestionError(f"k must be a whole number from 1 to {MAX_TOP_K} (got {shown})")
     return int(number)
 
