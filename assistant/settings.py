@@ -45,7 +45,6 @@ class Settings:
     port: int = 7860
     max_upload_mb: float = 5.0
     max_file_mb: float = 50.0
-    max_request_mb: float = 8.0
     follow_symlinks: bool = False
     read_only: bool = False
     concurrency: int = 2
