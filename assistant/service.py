@@ -11,6 +11,7 @@ from .chain import Assistant, build_assistant
 from .documents import SUPPORTED_SUFFIXES, DocumentError, document_id
 from .ingest import ingest, remove_document
 from .inputs import check_doc_id
+from .llm import one_line
 from .manifest import StoreError, check_collection_name
 from .models import Answer
 from .render import conversation_markdown
@@ -90,6 +91,8 @@ class ChatService:
                 errors.append(str(exc))
             except OSError as exc:  # a full or read-only data dir: nothing of this upload is kept
                 errors.append(f"{name}: could not be stored ({exc.strerror or exc}); nothing was changed")
+            except Exception as exc:  # noqa: BLE001 (a failing model or store: this file is reported, the rest go on)
+                errors.append(f"{name}: could not be added ({one_line(exc)}); nothing was changed")
         return done, errors
 
     def _ingest_one(self, path: Path, name: str, assistant: Assistant) -> str:

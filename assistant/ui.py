@@ -15,7 +15,7 @@ from .guard import guard_handlers
 from .inputs import InputError
 from .service import ChatService
 from .store import StoreError
-from .webtext import asset, failure
+from .webtext import asset, failure, public
 
 logger = logging.getLogger("assistant.web")
 
@@ -67,12 +67,15 @@ def _api(gr, service: ChatService) -> None:
 
 
 def _answering(call, settings):
-    """The call's result, or {"error": one line}: bad input and known refusals as they are, anything else (a store
-    or model failing) logged as one line too."""
+    """The call's result, or {"error": one line}: bad input as it is; the store's refusals and failures, and anything
+    else (a model failing), logged as one line too."""
     try:
         return call()
-    except (InputError, StoreError) as exc:
+    except InputError as exc:
         return {"error": str(exc)}
+    except StoreError as exc:  # the store refused (busy, read-only) or failed (a server gone): worth one log line
+        logger.warning("request refused: %s", public(str(exc), settings))
+        return {"error": public(str(exc), settings)}
     except KeyError as exc:
         return {"error": str(exc.args[0]) if exc.args else "not found"}
     except Exception as exc:  # noqa: BLE001 (a failing backend: the caller gets a reason, the log one line)

@@ -29,25 +29,11 @@ def public(message: str, settings: Settings) -> str:
 
 
 def failure(exc: BaseException, settings: Settings) -> str:
-    """A one-line reason for a failed request that names what failed (the Chroma server, say) and never the
+    """A one-line reason for a failed request (the store and model errors already say what failed), without the
     server's folders."""
     from .llm import one_line
 
-    reason = one_line(exc)
-    if settings.chroma_host and _connection_failure(exc):
-        reason = f"the Chroma server at {settings.chroma_host}:{settings.chroma_port} is not answering ({reason})"
-    return public(reason, settings)
-
-
-def _connection_failure(exc: BaseException) -> bool:
-    """A refused, reset or timed-out connection (httpx's and the standard library's kinds), or one causing it."""
-    for _ in range(5):
-        if exc is None:
-            return False
-        if isinstance(exc, ConnectionError | TimeoutError) or type(exc).__module__.startswith("httpx"):
-            return True
-        exc = exc.__cause__ or exc.__context__
-    return False
+    return public(one_line(exc), settings)
 
 
 def progress_html(message: str) -> str:
