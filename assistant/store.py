@@ -257,7 +257,8 @@ class Store:
     def all_chunks(self) -> list[Chunk]:
         """Every stored chunk (for the lexical index), in document order."""
         got = self.collection.get(include=["documents", "metadatas"])
-        chunks = [_chunk(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)]
+        chunks = [_chunk(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+                  if d is not None and m is not None]  # deleted while being read
         return sorted(chunks, key=lambda c: (c.doc_id, c.start))
 
     def query(self, vector, k: int) -> list[tuple[Chunk, float]]:
@@ -267,7 +268,8 @@ class Store:
         got = self.collection.query(query_embeddings=[list(map(float, vector))], n_results=k,
                                     include=["documents", "metadatas", "distances"])
         rows = zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0], strict=True)
-        return [(_chunk(i, d, m), 1.0 - dist) for i, d, m, dist in rows]
+        # a chunk deleted while the query ran comes back without its text and metadata: it is gone, skip it
+        return [(_chunk(i, d, m), 1.0 - dist) for i, d, m, dist in rows if d is not None and m is not None]
 
     def count(self) -> int:
         """Number of stored chunks."""

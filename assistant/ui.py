@@ -81,6 +81,7 @@ def _answering(call, settings):
     except Exception as exc:  # noqa: BLE001 (a failing backend: the caller gets a reason, the log one line)
         message = failure(exc, settings)
         logger.error("request failed: %s", message)
+        logger.debug("request failed", exc_info=True)  # the stack, for whoever turns on debug logging
         return {"error": message}
 
 
