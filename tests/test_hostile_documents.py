@@ -50,6 +50,20 @@ def test_five_megabytes_with_no_full_stop_is_cut_into_bounded_chunks(size, overl
     assert covered >= len(doc.text) - len(chunks)  # nothing dropped but the spaces between pieces
 
 
+@pytest.mark.soak
+def test_fifty_megabytes_on_one_line_load_and_chunk_in_bounded_time_and_memory(tmp_path):
+    import resource
+
+    path = tmp_path / "one-line.txt"
+    path.write_text(_no_full_stop(50 * 1048576 - 4096))
+    began = time.perf_counter()
+    doc = load(path, max_mb=50)
+    chunks = chunk_document(doc, size=700, overlap=150)
+    assert time.perf_counter() - began < 120 and len(chunks) > 70_000
+    assert max(len(c.text) for c in chunks) <= 850 and "\n" not in doc.text
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 < 4096  # MB; was 8.5 GB per question
+
+
 def test_a_word_longer_than_the_chunk_size_is_cut_too():
     doc = _doc("x" * 5000 + " tail words here")
     chunks = chunk_document(doc, size=700, overlap=150)
