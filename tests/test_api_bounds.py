@@ -256,3 +256,23 @@ def test_upload_through_the_client_still_works(server, capfd, tmp_path):
         client.close()
     assert "tajik-water.md: added" in status
     no_traceback(capfd)
+
+
+@pytest.mark.parametrize("question", ["<script>alert(document.cookie)</script>", "'; DROP TABLE x; --",
+                                      "Как Россия отреагировала на кризис в Беларуси?", "🙂 Belarus? 🇧🇾",
+                                      "x" * 5000, "", "How did Russia\x00 respond\x1b[31m in Belarus?"])
+def test_the_page_chat_event_takes_hostile_questions(server, capfd, question):
+    _, url = server
+    status, result = call(url, "ui_chat", [question, None, 4, False])
+    assert status == 200 and result["event"] == "complete", result
+    html = result["data"][0]
+    assert "<script>alert" not in html and "\x00" not in html and "\x1b" not in html
+    if not question.strip():
+        assert "Type a question first." in html
+    elif len(question) > 1000:
+        assert "questions can be at most 1,000 characters" in html
+    else:
+        assert 'class="turn' in html
+    if question.startswith("<script>"):
+        assert "&lt;script&gt;" in html
+    no_traceback(capfd)
