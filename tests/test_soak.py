@@ -121,25 +121,33 @@ def librarian(url: str, soak: Soak, stop: threading.Event, lock: threading.Lock,
         client.close()
 
 
-def run_soak(tmp_path: Path, name: str, seconds: float) -> Soak:
-    """Serve, warm up, then load for `seconds` with CLIENTS chat clients and one uploading client."""
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """One `assistant serve` for the default (short) tests of this module."""
+    folder = tmp_path_factory.mktemp("soak")
+    with serve_process(folder, free_port()) as (process, url, log):
+        yield process, url, log, folder
+
+
+def run_soak(server, name: str, seconds: float) -> Soak:
+    """Warm up, then load the server for `seconds` with CLIENTS chat clients and one uploading client."""
+    process, url, log, folder = server
     soak, stop, lock = Soak(name=name, seconds=seconds), threading.Event(), threading.Lock()
-    with serve_process(tmp_path, free_port()) as (process, url, log):
-        Client(url, verbose=False).predict(message=QUESTIONS[0], api_name="/chat")  # warm: model, BM25, caches
-        soak.rss_start_mb = soak.rss_peak_mb = rss_mb(process.pid)
-        threads = [threading.Thread(target=chatter, args=(url, soak, stop, lock, i)) for i in range(CLIENTS)]
-        threads.append(threading.Thread(target=librarian, args=(url, soak, stop, lock, tmp_path)))
-        for thread in threads:
-            thread.start()
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            time.sleep(0.5)
-            soak.rss_peak_mb = max(soak.rss_peak_mb, rss_mb(process.pid))
-        stop.set()
-        for thread in threads:
-            thread.join(timeout=120)
-        soak.rss_end_mb = rss_mb(process.pid)
-        server_log = log.read_text()
+    Client(url, verbose=False).predict(message=QUESTIONS[0], api_name="/chat")  # warm: model, BM25, caches
+    soak.rss_start_mb = soak.rss_peak_mb = rss_mb(process.pid)
+    threads = [threading.Thread(target=chatter, args=(url, soak, stop, lock, i)) for i in range(CLIENTS)]
+    threads.append(threading.Thread(target=librarian, args=(url, soak, stop, lock, folder)))
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        soak.rss_peak_mb = max(soak.rss_peak_mb, rss_mb(process.pid))
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=120)
+    soak.rss_end_mb = rss_mb(process.pid)
+    server_log = log.read_text()
     assert "Traceback" not in server_log, server_log[-3000:]
     artifacts = PROJECT_ROOT / "test-artifacts"
     artifacts.mkdir(exist_ok=True)
@@ -156,8 +164,8 @@ def _check(soak: Soak, *, growth_mb: float) -> None:
     assert summary["rss_growth_mb"] < growth_mb, summary
 
 
-def test_short_soak_sixteen_clients_while_documents_come_and_go(tmp_path):
-    soak = run_soak(tmp_path, "short", seconds=12)
+def test_short_soak_sixteen_clients_while_documents_come_and_go(served):
+    soak = run_soak(served, "short", seconds=12)
     _check(soak, growth_mb=150)
 
 
@@ -165,12 +173,14 @@ def test_short_soak_sixteen_clients_while_documents_come_and_go(tmp_path):
 def test_long_soak_sixteen_clients_while_documents_come_and_go(tmp_path):
     import os
 
-    soak = run_soak(tmp_path, "long", seconds=float(os.environ.get("ASSISTANT_SOAK_SECONDS", "75")))
+    with serve_process(tmp_path, free_port()) as (process, url, log):
+        seconds = float(os.environ.get("ASSISTANT_SOAK_SECONDS", "75"))
+        soak = run_soak((process, url, log, tmp_path), "long", seconds=seconds)
     _check(soak, growth_mb=150)
     assert soak.summary()["chat_p95_ms"] < 10_000
 
 
-def test_hostile_requests_leave_the_server_log_clean_and_memory_bounded(tmp_path):
+def test_hostile_requests_leave_the_server_log_clean_and_memory_bounded(served):
     """Hundreds of big, bad and distinct-session requests against `assistant serve`: refused or answered, never a
     stack trace in its log, and memory that stops growing (Gradio keeps at most MAX_SESSIONS sessions' inputs;
     it kept 10,000 before, so every request's 120 KB stayed)."""
@@ -178,22 +188,22 @@ def test_hostile_requests_leave_the_server_log_clean_and_memory_bounded(tmp_path
 
     big_history = json.dumps({"data": [QUESTIONS[0], ["y" * 1000] * 10_000]})
     big = json.dumps({"data": ["x" * 120_000]})  # under the 256 KB body limit: Gradio keeps it with the session
-    with serve_process(tmp_path, free_port()) as (process, url, log):
-        call(url, "chat", [QUESTIONS[0]])
-        start, plateau = rss_mb(process.pid), 0.0
-        for n in range(450):
-            if n == 250:  # by now Gradio holds its maximum of sessions: memory must stop growing
-                plateau = rss_mb(process.pid)
-            status, payload = call(url, "chat", raw=big)
-            assert status == 200 and "characters long" in payload["data"][0]["error"]
-            if n % 20 == 0:
-                assert call(url, "chat", raw=big_history)[0] == 413
-                assert call(url, "chat", raw='{"data": ["q", null, NaN]}')[1]["data"][0]["error"].startswith("k must")
-                assert call(url, "upload", [[{"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}]])[0] == 422
-        growth, late = rss_mb(process.pid) - start, rss_mb(process.pid) - plateau
-        status, payload = call(url, "chat", [QUESTIONS[0]])
-        assert status == 200 and payload["data"][0]["citations"]
-        server_log = log.read_text()
+    process, url, log, _ = served
+    call(url, "chat", [QUESTIONS[0]])
+    start, plateau = rss_mb(process.pid), 0.0
+    for n in range(450):
+        if n == 250:  # by now Gradio holds its maximum of sessions: memory must stop growing
+            plateau = rss_mb(process.pid)
+        status, payload = call(url, "chat", raw=big)
+        assert status == 200 and "characters long" in payload["data"][0]["error"]
+        if n % 20 == 0:
+            assert call(url, "chat", raw=big_history)[0] == 413
+            assert call(url, "chat", raw='{"data": ["q", null, NaN]}')[1]["data"][0]["error"].startswith("k must")
+            assert call(url, "upload", [[{"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}]])[0] == 422
+    growth, late = rss_mb(process.pid) - start, rss_mb(process.pid) - plateau
+    status, payload = call(url, "chat", [QUESTIONS[0]])
+    assert status == 200 and payload["data"][0]["citations"]
+    server_log = log.read_text()
     assert "Traceback" not in server_log and 'File "' not in server_log, server_log[-3000:]
     print(f"growth {growth:.0f} MB, of which {late:.0f} MB over the last 200 requests")
     assert growth < 100 and late < 15, f"{growth:.0f} MB, {late:.0f} MB of it late (unbounded: ~25 MB per 100)"
