@@ -130,6 +130,15 @@ def test_follow_symlinks_includes_what_they_point_at_but_still_ends_loops(linked
     assert any("back: skipped: a folder already read" in n for n in report.notes)
 
 
+def test_sync_follows_the_same_rule_and_reports_what_it_skipped(linked_folder, settings, embeddings):
+    from assistant.sync import sync
+
+    store = Store(settings=settings.with_overrides(collection="synced-links"))
+    report = sync(linked_folder, store=store, embeddings=embeddings)
+    assert len(report.added) == 2 and not report.errors and len(report.notes) == 7
+    assert "4242" not in " ".join(c.text for c in store.all_chunks())
+
+
 def test_cli_ingest_prints_one_note_per_skipped_link_and_succeeds(linked_folder, settings):
     import subprocess
     import sys
