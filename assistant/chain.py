@@ -21,25 +21,11 @@ from .conversation import rewrite_query, rewrite_with_model
 from .embeddings import MiniLMEmbeddings
 from .generate import build_llm_answerer
 from .ingest import IngestReport, ingest
+from .inputs import check_history, check_k, check_question
 from .models import Answer, Draft
 from .retrieval import HybridRetriever
 from .settings import DEFAULT_COLLECTION, Settings
 from .store import Store
-
-
-class QuestionError(ValueError):
-    """A question that cannot be asked (empty, too long)."""
-
-
-def check_question(question: str, *, max_chars: int) -> str:
-    """The question stripped, or a one-line error naming the problem."""
-    question = (question or "").strip()
-    if not question:
-        raise QuestionError("the question is empty")
-    if len(question) > max_chars:
-        raise QuestionError(f"the question is {len(question):,} characters long; questions can be at most "
-                            f"{max_chars:,} characters")
-    return question
 
 
 class Stage(RunnableSerializable[Any, Any]):
@@ -138,7 +124,9 @@ class Assistant:
 
     def prepare(self, question: str, *, history: list[str] | None = None, k: int | None = None) -> dict:
         """The chain's input: a checked question, its standalone search query and k (fills an empty store)."""
-        question = check_question(question, max_chars=self.settings.max_question_chars)
+        limit = self.settings.max_question_chars
+        question, history, k = check_question(question, max_chars=limit), check_history(history, max_chars=limit), \
+            check_k(k)
         self.ensure_corpus()
         return {"question": question, "search_query": self.search_query(question, history),
                 "k": k or self.settings.top_k}
@@ -158,9 +146,9 @@ class Assistant:
 
     def ensure_corpus(self) -> IngestReport | None:
         """Ingest the knowledge folder into the default collection while it is empty, so a fresh install just
-        works (named collections hold only what is put in them)."""
-        if (self.settings.collection != DEFAULT_COLLECTION or self.store.manifest.documents
-                or not self.settings.knowledge_dir.is_dir()):
+        works (named collections hold only what is put in them; a read-only server never writes)."""
+        if (self.settings.read_only or self.settings.collection != DEFAULT_COLLECTION
+                or self.store.manifest.documents or not self.settings.knowledge_dir.is_dir()):
             return None
         return ingest([self.settings.knowledge_dir], store=self.store, embeddings=self.embeddings)
 

@@ -12,13 +12,13 @@ from html import escape
 from typing import Any
 
 from . import chats
-from .chain import QuestionError
 from .documents import SUPPORTED_SUFFIXES
 from .examples import MAX_EXAMPLES
+from .inputs import QuestionError
 from .models import Answer
 from .render import answer_html, conversation_html, streaming_html
 from .service import ChatService
-from .webtext import asset, public, status_html
+from .webtext import asset, failure, public, status_html
 
 logger = logging.getLogger(__name__)
 STORAGE_KEY = "analysis-assistant-conversations"
@@ -56,7 +56,7 @@ def build_chat_tab(gr, service: ChatService, settings_html: str) -> ChatTab:
     """Lay out the chat tab (the conversation column, then the side column) and wire its events."""
     with gr.Row(elem_id="chat-layout"):
         with gr.Column(scale=4, min_width=300, elem_id="chat-main"):
-            parts = _main_column(gr)
+            parts = _main_column(gr, read_only=service.assistant.settings.read_only)
         with gr.Column(scale=1, min_width=240, elem_id="chat-side"):
             parts |= _side_column(gr, service, settings_html)
     tab = ChatTab(chats=gr.BrowserState(chats.empty_store(), storage_key=STORAGE_KEY,
@@ -71,14 +71,15 @@ def _storage_secret(service: ChatService) -> str:
     return hashlib.sha256(str(service.assistant.settings.data_dir.resolve()).encode()).hexdigest()[:32]
 
 
-def _main_column(gr) -> dict:
-    """What the collection holds (with adding documents), the conversation, turn actions, examples and the
-    question box."""
+def _main_column(gr, *, read_only: bool) -> dict:
+    """What the collection holds (with adding documents, unless the server is read-only), the conversation, turn
+    actions, examples and the question box."""
     parts = {}
     with gr.Row(elem_id="collection-row"):
         parts["collection"] = gr.HTML("", elem_id="collection", padding=False, scale=1, min_width=240)
         parts["attach"] = gr.UploadButton("Add documents", file_count="multiple", size="sm", scale=0, min_width=140,
-                                          file_types=list(SUPPORTED_SUFFIXES), elem_id="attach")
+                                          file_types=list(SUPPORTED_SUFFIXES), elem_id="attach",
+                                          visible=not read_only, interactive=not read_only)
     parts["attach_status"] = gr.HTML("", elem_id="attach-status", padding=False)
     parts["conversation"] = gr.HTML(conversation_html([]), elem_id="conversation", js_on_load=asset("chat.js"))
     with gr.Row(visible=False, elem_id="turn-actions") as parts["actions"]:
@@ -188,8 +189,10 @@ def _wire_controls(gr, service: ChatService, tab: ChatTab, outputs: list) -> Non
     show = [o for o in outputs if o not in (tab.box, tab.ask, tab.stop, tab.pending)]
     tab.new_chat.click(lambda s: view(chats.started(chats.normalised(s))), [tab.chats], show,
                        api_name="new_chat", api_visibility="private")
+    # preprocess=False: the choice is checked by chats.switched, not by Gradio (whose check of a choice it does not
+    # know prints a stack trace)
     tab.chat_list.input(lambda s, chosen: view(chats.switched(chats.normalised(s), chosen)),
-                        [tab.chats, tab.chat_list], show, api_visibility="private")
+                        [tab.chats, tab.chat_list], show, api_visibility="private", preprocess=False)
 
     def on_delete(store) -> dict:
         """Delete the conversation on screen, unless the confirmation was cancelled (store is then a string)."""
@@ -292,12 +295,13 @@ class Answering:
 
 
 def _failure(exc: Exception, service: ChatService) -> str:
-    """A one-line message for a failed answer, with no internal paths."""
+    """A one-line message for a failed answer, with no internal paths; a failure of the store or a model is logged
+    as one line too."""
     if isinstance(exc, QuestionError):
         return public(f"Cannot ask that: {exc}", service.assistant.settings)
-    logger.exception("answering failed")
-    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return public(f"Could not answer: {reason}", service.assistant.settings)
+    reason = failure(exc, service.assistant.settings)
+    logger.error("answering failed: %s", reason)
+    return f"Could not answer: {reason}"
 
 
 def collection_html(docs: list[dict], collection: str) -> str:

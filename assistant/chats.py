@@ -7,6 +7,7 @@ first. A record is an answer's `to_json()` plus its retrieval trace, so a reload
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from dataclasses import fields
@@ -14,6 +15,7 @@ from dataclasses import fields
 from .models import Answer, AnswerSentence, Check, Chunk, Citation, Passage
 
 MAX_CHATS = 30
+MAX_BYTES = 2 * 1048576  # JSON size of all saved conversations: the page sends them with every event
 SNIPPET_CHARS = 300
 FULL_PASSAGES = 3
 NEW_TITLE = "New chat"
@@ -33,12 +35,32 @@ def new_chat() -> dict:
 def normalised(store: dict | None) -> dict:
     """A well-formed store with an active conversation (unknown or damaged values are replaced)."""
     store = store if isinstance(store, dict) else {}
-    chats = [{**c, "turns": [t for t in c["turns"] if _readable(t)]} for c in store.get("chats") or []
+    found = store.get("chats") if isinstance(store.get("chats"), list) else []
+    chats = [{**c, "turns": [t for t in c["turns"] if _readable(t)]} for c in found[:MAX_CHATS]
              if isinstance(c, dict) and c.get("id") and isinstance(c.get("turns"), list)]
     if not chats:
         chats = [new_chat()]
     active = store.get("active") if any(c["id"] == store.get("active") for c in chats) else chats[0]["id"]
-    return {"active": active, "chats": chats[:MAX_CHATS]}
+    return {"active": active, "chats": _fit(chats, active)}
+
+
+def _fit(chats: list[dict], active: str) -> list[dict]:
+    """The conversations within MAX_BYTES: the active one always (its oldest turns dropped if it alone is too
+    big), then the others newest first until the budget is spent."""
+    current = next(c for c in chats if c["id"] == active)
+    while len(current["turns"]) > 1 and _size(current) > MAX_BYTES:
+        current = {**current, "turns": current["turns"][1:]}
+    kept, budget = {active}, MAX_BYTES - _size(current)
+    for chat in chats:
+        if chat["id"] not in kept and _size(chat) <= budget:
+            kept.add(chat["id"])
+            budget -= _size(chat)
+    return [current if c["id"] == active else c for c in chats if c["id"] in kept]
+
+
+def _size(chat: dict) -> int:
+    """A conversation's size as the browser stores it (JSON)."""
+    return len(json.dumps(chat))  # \u escapes: never less than the UTF-8 the browser sends
 
 
 def _readable(turn) -> bool:
@@ -61,7 +83,7 @@ def with_turns(store: dict, turns: list[dict]) -> dict:
     title = turns[0]["question"][:TITLE_CHARS] if turns else NEW_TITLE
     updated = {**chat, "turns": turns, "title": title, "updated": time.time()}
     others = [c for c in store["chats"] if c["id"] != chat["id"]]
-    return {"active": chat["id"], "chats": ([updated] + others)[:MAX_CHATS]}
+    return {"active": chat["id"], "chats": _fit(([updated] + others)[:MAX_CHATS], chat["id"])}
 
 
 def started(store: dict) -> dict:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from .inputs import MAX_TOP_K
 from .settings import DEFAULT_COLLECTION, Settings
 
 
@@ -32,6 +33,9 @@ def _pick_collection(ctx: click.Context, _param, value: str | None) -> None:
 
 collection_option = click.option("--collection", expose_value=False, callback=_pick_collection,
                                  help="Collection to use [ASSISTANT_COLLECTION] (default: knowledge).")
+follow_option = click.option("--follow-symlinks", is_flag=True, default=None,
+                             help="Follow symlinks leading out of the given folders [ASSISTANT_FOLLOW_SYMLINKS] "
+                                  "(default: skip them, with a note).")
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -56,21 +60,24 @@ def cli(ctx: click.Context, data_dir, knowledge_dir, collection) -> None:
 @click.option("--chunk-size", type=int, help="Target chunk size in characters [ASSISTANT_CHUNK_SIZE].")
 @click.option("--chunk-overlap", type=int, help="Overlap in characters [ASSISTANT_CHUNK_OVERLAP].")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal).")
+@follow_option
 @collection_option
 @click.pass_context
-def ingest_cmd(ctx, paths, chunk_size, chunk_overlap, progress) -> None:
+def ingest_cmd(ctx, paths, chunk_size, chunk_overlap, progress, follow_symlinks) -> None:
     """Ingest .txt/.md/.pdf/.docx/.html/.epub files or folders (default: the knowledge folder)."""
     from .embeddings import MiniLMEmbeddings
     from .ingest import ingest
     from .locking import writer_lock
     from .store import Store
 
-    settings = _settings(ctx, chunk_size=chunk_size, chunk_overlap=chunk_overlap)
+    settings = _settings(ctx, chunk_size=chunk_size, chunk_overlap=chunk_overlap, follow_symlinks=follow_symlinks)
     _check_chunking(settings.chunk_size, settings.chunk_overlap)
     with writer_lock(settings, "ingest"):
         store = Store(settings=settings)
         report = ingest(list(paths) or [settings.knowledge_dir], store=store, embeddings=MiniLMEmbeddings(),
                         progress=_show_progress(progress))
+    for note in report.notes:
+        click.echo(f"note: {note}", err=True)
     for error in report.errors:
         click.echo(f"error: {error}", err=True)
     click.echo(report.summary())
@@ -92,20 +99,21 @@ def _show_progress(flag: bool | None) -> bool:
 @click.argument("question")
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
 @click.option("--stream", is_flag=True, help="Print the LLM's tokens as they arrive, then the verified answer.")
-@click.option("-k", "--top-k", type=int, help="Passages to retrieve [ASSISTANT_TOP_K].")
+@click.option("-k", "--top-k", type=click.IntRange(1, MAX_TOP_K), help="Passages to retrieve [ASSISTANT_TOP_K].")
 @click.option("--llm", help="Answerer: extractive | openai:MODEL | ollama:MODEL | llamacpp:FILE [ASSISTANT_LLM].")
 @click.option("--strict/--no-strict", default=None, help="Drop unverified LLM sentences [ASSISTANT_STRICT].")
 @collection_option
 @click.pass_context
 def ask_cmd(ctx, question, as_json, stream, top_k, llm, strict) -> None:
-    """Answer QUESTION from the sources, citing numbered passages."""
-    from .chain import QuestionError, build_assistant, check_question
+    """Answer QUESTION from the sources, citing numbered passages (`-` reads the question from stdin)."""
+    from .chain import build_assistant
+    from .inputs import QuestionError, check_question
 
     settings = _settings(ctx, top_k=top_k, llm=llm, strict=strict)
     if as_json and stream:
         raise click.UsageError("--json prints one object at the end: use it without --stream")
     try:
-        check_question(question, max_chars=settings.max_question_chars)
+        question = check_question(_read_question(question), max_chars=settings.max_question_chars)
     except QuestionError as exc:
         _fail(str(exc), code=2)
     assistant = build_assistant(settings, fallback=False)
@@ -114,6 +122,13 @@ def ask_cmd(ctx, question, as_json, stream, top_k, llm, strict) -> None:
               f"`assistant --collection {settings.collection} ingest PATH`")
     answer = _stream_to_terminal(assistant, question) if stream else assistant.ask(question)
     click.echo(json.dumps(answer.to_json(), ensure_ascii=False) if as_json else render(answer))
+
+
+def _read_question(question: str) -> str:
+    """The argument, or stdin for `-` (read as UTF-8; an undecodable byte is reported, like one in the argument)."""
+    if question != "-":
+        return question
+    return sys.stdin.buffer.read(4 * 1024 * 1024).decode("utf-8", "surrogateescape")
 
 
 def _stream_to_terminal(assistant, question: str):
@@ -230,16 +245,17 @@ def remove_cmd(ctx, doc_id) -> None:
 @click.argument("folder", type=click.Path(path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Print what would change and change nothing.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal).")
+@follow_option
 @collection_option
 @click.pass_context
-def sync_cmd(ctx, folder, dry_run, progress) -> None:
+def sync_cmd(ctx, folder, dry_run, progress, follow_symlinks) -> None:
     """Make the collection mirror FOLDER: add new files, re-ingest changed ones, remove the gone ones."""
     from .embeddings import MiniLMEmbeddings
     from .locking import writer_lock
     from .store import Store
     from .sync import SyncError, sync
 
-    settings = _settings(ctx)
+    settings = _settings(ctx, follow_symlinks=follow_symlinks)
     try:
         with writer_lock(settings, "sync") if not dry_run else _nothing():
             store = Store(settings=settings)
@@ -247,6 +263,8 @@ def sync_cmd(ctx, folder, dry_run, progress) -> None:
                           progress=_show_progress(progress))
     except SyncError as exc:
         _fail(str(exc))
+    for note in report.notes:
+        click.echo(f"note: {note}", err=True)
     for line in report.lines():
         click.echo(line)
     for error in report.errors:
@@ -370,18 +388,22 @@ def _backend_line(result: tuple[bool, str]) -> str:
 @click.option("--host", help="Interface to bind [ASSISTANT_HOST] (default 127.0.0.1).")
 @click.option("--port", type=int, help="Port [ASSISTANT_PORT] (default 7860).")
 @click.option("--auth/--no-auth", default=None,
-              help="Require basic auth with ASSISTANT_AUTH_USER / ASSISTANT_AUTH_PASSWORD (default: when both set).")
+              help="Require a login (a form at the page's address; user ASSISTANT_AUTH_USER, password "
+                   "ASSISTANT_AUTH_PASSWORD; default: when both are set).")
+@click.option("--read-only", is_flag=True, default=None,
+              help="Chat only: uploads and removals are turned off in the page and the API [ASSISTANT_READ_ONLY].")
 @click.option("--max-upload-mb", type=float, help="Largest upload accepted [ASSISTANT_MAX_UPLOAD_MB] (default 5).")
 @click.option("--concurrency", type=int, help="Questions answered at once [ASSISTANT_CONCURRENCY] (default 2).")
 @click.option("--llm", help="Answerer: extractive | openai:MODEL | ollama:MODEL | llamacpp:FILE [ASSISTANT_LLM].")
 @collection_option
 @click.pass_context
-def serve_cmd(ctx, host, port, auth, max_upload_mb, concurrency, llm) -> None:
+def serve_cmd(ctx, host, port, auth, read_only, max_upload_mb, concurrency, llm) -> None:
     """Start the web chat (loopback by default; no share link, no analytics)."""
     from .chain import build_assistant
     from .ui import launch
 
-    settings = _settings(ctx, host=host, port=port, max_upload_mb=max_upload_mb, concurrency=concurrency, llm=llm)
+    settings = _settings(ctx, host=host, port=port, max_upload_mb=max_upload_mb, concurrency=concurrency, llm=llm,
+                         read_only=read_only)
     if auth and not (settings.auth_user and settings.auth_password):
         _fail("--auth needs ASSISTANT_AUTH_USER and ASSISTANT_AUTH_PASSWORD in the environment", code=2)
     if auth is False:
@@ -390,8 +412,8 @@ def serve_cmd(ctx, host, port, auth, max_upload_mb, concurrency, llm) -> None:
     report = assistant.ensure_corpus()
     if report:
         click.echo(report.summary(), err=True)
-    click.echo(f"web chat on http://{settings.host}:{settings.port}" + (" (basic auth on)" if settings.auth_user
-                                                                       else ""), err=True)
+    notes = [" (login required)" if settings.auth_user else "", " (read-only)" if settings.read_only else ""]
+    click.echo(f"web chat on http://{settings.host}:{settings.port}{''.join(notes)}", err=True)
     launch(assistant)
 
 

@@ -15,11 +15,12 @@ from .chat_tab import ChatTab, collection_html
 from .documents import SUPPORTED_SUFFIXES
 from .examples import example_questions
 from .render import file_name
-from .service import ChatService
+from .service import READ_ONLY, ChatService
 from .store import StoreError
 from .webtext import progress_html, public, status_html
 
 SYNC_SECONDS = 3.0
+READ_ONLY_NOTE = "This server is read-only: documents cannot be added or removed here."
 
 
 @dataclass(kw_only=True)
@@ -45,12 +46,15 @@ def types_label(limit_mb: float) -> str:
 
 def build_corpus_tab(gr, service: ChatService) -> CorpusTab:
     """Document table, upload area and removal with confirmation."""
-    limit = service.assistant.settings.max_upload_mb
+    limit, writable = service.assistant.settings.max_upload_mb, not service.assistant.settings.read_only
     table = gr.HTML(documents_html([]), elem_id="corpus-table")
+    if not writable:
+        gr.HTML(f'<p class="hint" id="read-only">{READ_ONLY_NOTE}</p>', padding=False)
     upload = gr.File(file_count="multiple", file_types=list(SUPPORTED_SUFFIXES), elem_id="upload",
-                     label=f"Add documents ({types_label(limit)}): choose or drop files; they are added at once")
+                     label=f"Add documents ({types_label(limit)}): choose or drop files; they are added at once",
+                     visible=writable, interactive=writable)
     status = gr.HTML("", elem_id="corpus-status", padding=False)
-    with gr.Row(elem_id="remove-row"):
+    with gr.Row(elem_id="remove-row", visible=writable):
         picker = gr.Dropdown(choices=[], value=None, label="Document to remove", scale=3, elem_id="remove-choice")
         remove = gr.Button("Remove…", variant="stop", scale=1, elem_id="remove")
     with gr.Row(visible=False, elem_id="confirm-row") as confirm_row:
@@ -142,15 +146,26 @@ def _adder(service: ChatService, views: CorpusViews):
 
     def add(paths: list[str] | None, status, last: dict) -> Iterator[dict]:
         """Say which file is being added, add it, and finally refresh every view (and apply `last`)."""
+        if settings.read_only:
+            yield views.current() | {status: status_html(f"Not added: {READ_ONLY}", ok=False)} | last
+            return
         lines: list[str] = []
         for number, path in enumerate(map(Path, paths or []), start=1):
             yield {status: "".join(lines) + progress_html(f"Adding {path.name} ({number} of {len(paths)})…")}
-            done, errors = service.add_files([path])
+            done, errors = service.add_files([path]) if uploaded(path) else \
+                ([], [f"{path.name}: not a file uploaded to this server"])
             lines += [status_html(public(m, settings)) for m in done]
             lines += [status_html(public(f"Not added: {e}", settings), ok=False) for e in errors]
         yield views.current() | {status: "".join(lines)} | last
 
     return add
+
+
+def uploaded(path: Path) -> bool:
+    """Whether a file is one Gradio received from a browser (inside its upload folder), not any file on the server."""
+    from gradio.utils import get_upload_folder
+
+    return path.resolve().is_relative_to(Path(get_upload_folder()).resolve())
 
 
 def _wire_remove(gr, service: ChatService, tab: CorpusTab, views: CorpusViews) -> None:
@@ -173,7 +188,9 @@ def _wire_remove(gr, service: ChatService, tab: CorpusTab, views: CorpusViews) -
         """Remove the chosen document and refresh every view."""
         title = title_of(doc_id)
         try:
-            service.remove(doc_id or "")
+            if title is None:
+                raise KeyError(doc_id)
+            service.remove(doc_id)
             message, ok = f"Removed “{title}”.", True
         except KeyError:
             message, ok = "That document is no longer stored.", False
@@ -182,9 +199,10 @@ def _wire_remove(gr, service: ChatService, tab: CorpusTab, views: CorpusViews) -
         return views.current(clear_choice=True) | {tab.confirm_row: gr.Row(visible=False),
                                                      tab.status: status_html(message, ok)}
 
+    # preprocess=False: the choice is checked against the stored documents here (see chat_tab's conversation list)
     tab.remove.click(on_request, [tab.picker], [tab.confirm_row, tab.confirm_text, tab.status],
-                     api_visibility="private")
+                     api_visibility="private", preprocess=False)
     tab.cancel.click(lambda: {tab.confirm_row: gr.Row(visible=False), tab.status: ""}, None,
                      [tab.confirm_row, tab.status], api_visibility="private")
     tab.confirm.click(on_remove, [tab.picker], [tab.confirm_row, tab.status, *views.outputs],
-                      api_visibility="private")
+                      api_visibility="private", preprocess=False)

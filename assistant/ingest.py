@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .chunking import chunk_document
-from .documents import DocumentError, discover, load
+from .documents import DocumentError, Skipped, discover, load
 from .embeddings import MiniLMEmbeddings
 from .integrity import crash_point
 from .models import Chunk, SourceDocument
@@ -24,6 +24,7 @@ class IngestReport:
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     paths: dict[str, str] = field(default_factory=dict)
     chunks: int = 0
     embedded: int = 0
@@ -31,8 +32,10 @@ class IngestReport:
 
     def summary(self) -> str:
         """One line: documents added/updated/unchanged/failed, chunks, seconds."""
+        skipped = f", {len(self.notes)} skipped" if self.notes else ""
         return (f"ingested: {len(self.added)} added, {len(self.updated)} updated, {len(self.unchanged)} unchanged, "
-                f"{len(self.errors)} failed; {self.chunks} chunks ({self.embedded} embedded) in {self.seconds:.1f}s")
+                f"{len(self.errors)} failed{skipped}; {self.chunks} chunks ({self.embedded} embedded) in "
+                f"{self.seconds:.1f}s")
 
 
 def ingest(paths: list[Path], *, store: Store, embeddings: MiniLMEmbeddings,
@@ -46,8 +49,9 @@ def ingest(paths: list[Path], *, store: Store, embeddings: MiniLMEmbeddings,
 def _ingest(paths: list[Path], *, store: Store, embeddings: MiniLMEmbeddings, progress: bool) -> IngestReport:
     """Find and load the files, then write them."""
     began, report = time.perf_counter(), IngestReport()
-    files, errors = discover(paths)
-    report.errors.extend(str(e) for e in errors)
+    files, errors = discover(paths, follow_symlinks=store.settings.follow_symlinks)
+    report.notes.extend(str(e) for e in errors if isinstance(e, Skipped))
+    report.errors.extend(str(e) for e in errors if not isinstance(e, Skipped))
     docs = load_all(files, store, report)
     write_documents(docs, store=store, embeddings=embeddings, report=report, progress=progress)
     report.seconds = time.perf_counter() - began

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from .manifest import StoreError
+from .manifest import StoreError, read_only_note
 from .settings import Settings
 
 WRITER_LOCK = "writer.lock"
@@ -98,8 +98,11 @@ def _process_lock(path: Path) -> _ProcessLock:
 
 def _lock_file(path: Path, op: str) -> IO:
     """Take the file lock without waiting and write who holds it; StoreBusy names the holder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 (kept open while the lock is held)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 (kept open while the lock is held)
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot take the writer lock ({exc.strerror}){read_only_note(path.parent)}") from None
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

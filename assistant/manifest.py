@@ -51,6 +51,17 @@ def check_collection_name(name: str) -> str:
     return name
 
 
+def read_only_note(folder: Path) -> str:
+    """Why a store cannot be opened, when the reason is a read-only file system."""
+    import os
+
+    try:
+        read_only = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except OSError:
+        return ""
+    return f"; {folder} is on a read-only file system: the store needs a writable data dir" if read_only else ""
+
+
 def now() -> str:
     """A UTC timestamp to the second, as the manifest stores them."""
     return datetime.now(UTC).isoformat(timespec="seconds")
@@ -87,7 +98,7 @@ class ManifestDB:
             self._db.execute("PRAGMA busy_timeout = 60000")
             self._create_schema()
         except (sqlite3.DatabaseError, OSError) as exc:
-            raise StoreError(f"{path}: cannot open the manifest ({exc})") from None
+            raise StoreError(f"{path}: cannot open the manifest ({exc}){read_only_note(path.parent)}") from None
         import_legacy(self, knowledge_dir=knowledge_dir)
 
     def _create_schema(self) -> None:
@@ -102,20 +113,32 @@ class ManifestDB:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, taken at once (BEGIN IMMEDIATE) so concurrent writers queue, never deadlock."""
-        with self._lock:
+        """One write transaction, taken at once (BEGIN IMMEDIATE) so concurrent writers queue, never deadlock; a
+        full or read-only disk is a one-line StoreError and the transaction leaves nothing behind."""
+        with self._lock, self._failing_as("write"):
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
 
     def rows(self, sql: str, args: tuple = ()) -> list[tuple]:
         """A read outside any transaction: it sees everything committed so far, by any process."""
-        with self._lock:
+        with self._lock, self._failing_as("read"):
             return self._db.execute(sql, args).fetchall()
+
+    @contextmanager
+    def _failing_as(self, verb: str) -> Iterator[None]:
+        """SQLite's errors (disk full, read-only file system, damaged file) as one-line StoreErrors."""
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"{self.path}: cannot {verb} the manifest ({exc})") from None
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: cannot {verb} the manifest, the file is damaged ({exc})") from None
 
     def close(self) -> None:
         """Close the connection (tests and short-lived helpers)."""
@@ -193,7 +216,7 @@ class ManifestDB:
 
     def unreferenced(self, space: str, ids: list[str]) -> list[str]:
         """Those of `ids` that no recorded document uses."""
-        with self._lock:
+        with self._lock, self._failing_as("read"):
             return [i for i in ids if not self._db.execute(
                 "SELECT 1 FROM chunks WHERE space = ? AND chunk_id = ? LIMIT 1", (space, i)).fetchone()]
 

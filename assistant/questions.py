@@ -76,6 +76,34 @@ _PERSON_ROLES = re.compile(r"\b(?:president|prime minister|minister|leader|leade
                            r"officials?|opposition|government|mediators?|diplomats?|candidates?|protesters?|"
                            r"kremlin|elites?|politicians?|premier|mayor|ambassador|spokes(?:man|woman|person))\b", re.I)
 
+# Code and markup in a question: tags, operators, statement ends and calls glued to words (`x;--`, `alert(1)`, `1=1`).
+_CODE = re.compile(r"[<>{}=$`|\\]|;.|['\")\]];|\w\(.*\)|--")
+_CODE_MARKS = frozenset(";*|\\`$={}<>")
+
+
+def code_tokens(question: str) -> list[str]:
+    """The tokens of a question that are code or markup rather than words: anything holding code syntax, and runs
+    of punctuation (`';`, `--`, `&&`) or single code marks (`;`, `*`, `=`)."""
+    found = []
+    for token in question.split():
+        letters = any(ch.isalnum() for ch in token)
+        if _CODE.search(token) or (not letters and (len(token) > 1 or token in _CODE_MARKS)):
+            found.append(token)
+    return found
+
+
+def form_problem(question: str) -> str:
+    """Why a question is no question in words ('' when it is one): it has no words at all, or code makes up a third
+    of it (at least two tokens, or one of a one- or two-token question), as in an injection payload."""
+    if not words(question):
+        return "the question has no words to look up"
+    code, tokens = code_tokens(question), question.split()
+    if code and 3 * len(code) >= len(tokens) and (len(code) >= 2 or len(tokens) <= 2):
+        shown = " ".join(dict.fromkeys(code))
+        return f"the question reads as code or markup, not as words ({shown[:60]})"
+    return ""
+
+
 TYPE_LABELS = {
     "quantity": "the number or amount asked for",
     "price": "the price or cost asked for",

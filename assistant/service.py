@@ -10,10 +10,18 @@ from pathlib import Path
 from .chain import Assistant, build_assistant
 from .documents import SUPPORTED_SUFFIXES, DocumentError, document_id
 from .ingest import ingest, remove_document
+from .inputs import check_doc_id
+from .llm import one_line
 from .manifest import StoreError, check_collection_name
 from .models import Answer
 from .render import conversation_markdown
 from .settings import DEFAULT_COLLECTION, Settings
+
+READ_ONLY = "this server is read-only: adding and removing documents is turned off"
+
+
+class ReadOnly(StoreError):
+    """This server only answers questions (`--read-only`): uploads and removals are refused."""
 
 
 class ChatService:
@@ -52,11 +60,11 @@ class ChatService:
         """One answer from the chosen collection (raises QuestionError for unusable questions)."""
         return self.assistant_for(collection).ask(message, history=history, k=k)
 
-    def stream(self, message: str, answers: list[Answer], k: int, collection: str | None = None):
+    def stream(self, message: str, answers: list[Answer], k: int | None, collection: str | None = None):
         """Like ask, but yields an LLM's tokens before the verified Answer; declined turns give a follow-up no
         context."""
         history = [a.search_query or a.question for a in answers if a.partial or not a.refused]
-        yield from self.assistant_for(collection).stream(message, history=history, k=int(k))
+        yield from self.assistant_for(collection).stream(message, history=history, k=k)
 
     def documents(self, collection: str | None = None) -> list[dict]:
         """The collection's documents, read live (ingests by other processes show up at once)."""
@@ -68,6 +76,8 @@ class ChatService:
 
     def add_files(self, paths: list[Path], progress=None, collection: str | None = None) -> tuple[list[str], list[str]]:
         """Validate uploads, copy the good ones into the uploads folder and ingest them into the collection."""
+        if self.assistant.settings.read_only:
+            return [], [READ_ONLY]
         limit = min(self.assistant.settings.max_upload_mb, self.assistant.settings.max_file_mb)
         done, errors = [], []
         for i, path in enumerate(paths):
@@ -79,6 +89,10 @@ class ChatService:
                 done.append(self._ingest_one(path, name, self.assistant_for(collection, create=True)))
             except (DocumentError, StoreError) as exc:
                 errors.append(str(exc))
+            except OSError as exc:  # a full or read-only data dir: nothing of this upload is kept
+                errors.append(f"{name}: could not be stored ({exc.strerror or exc}); nothing was changed")
+            except Exception as exc:  # noqa: BLE001 (a failing model or store: this file is reported, the rest go on)
+                errors.append(f"{name}: could not be added ({one_line(exc)}); nothing was changed")
         return done, errors
 
     def _ingest_one(self, path: Path, name: str, assistant: Assistant) -> str:
@@ -88,17 +102,24 @@ class ChatService:
         with self.write_lock, assistant.store.writing("upload"):
             target.parent.mkdir(parents=True, exist_ok=True)
             backup = target.read_bytes() if target.exists() else None
-            shutil.copyfile(path, target)
-            report = ingest([target], store=assistant.store, embeddings=assistant.embeddings)
+            try:
+                shutil.copyfile(path, target)
+                report = ingest([target], store=assistant.store, embeddings=assistant.embeddings)
+            except BaseException:
+                _restore(target, backup)
+                raise
             if report.errors:
-                target.write_bytes(backup) if backup is not None else target.unlink()
+                _restore(target, backup)
                 raise DocumentError(report.errors[0].replace(str(target), name))
         verb = "added" if report.added else "updated" if report.updated else "unchanged"
         return f"{name}: {verb} ({report.chunks} chunks)"
 
     def remove(self, doc_id: str, collection: str | None = None) -> str:
         """Remove a document and, for uploads, its file (KeyError if unknown, StoreBusy if another process
-        is writing)."""
+        is writing, ReadOnly on a read-only server, InputError for something that is no document id)."""
+        if self.assistant.settings.read_only:
+            raise ReadOnly(READ_ONLY)
+        doc_id = check_doc_id(doc_id)
         assistant = self.assistant_for(collection)
         settings, uploads = assistant.settings, _uploads_dir(assistant.settings)
         with self.write_lock:
@@ -122,6 +143,14 @@ def _uploads_dir(settings: Settings) -> Path:
     if settings.collection == DEFAULT_COLLECTION:
         return settings.uploads_dir
     return settings.uploads_dir / settings.collection
+
+
+def _restore(target: Path, backup: bytes | None) -> None:
+    """Put back the file an upload replaced (or remove the new copy), best effort: the disk may be full."""
+    try:
+        target.write_bytes(backup) if backup is not None else target.unlink(missing_ok=True)
+    except OSError:
+        target.unlink(missing_ok=True)
 
 
 def _original_name(path: Path) -> str:

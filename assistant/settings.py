@@ -45,9 +45,13 @@ class Settings:
     port: int = 7860
     max_upload_mb: float = 5.0
     max_file_mb: float = 50.0
+    follow_symlinks: bool = False
+    read_only: bool = False
     concurrency: int = 2
     auth_user: str = ""
     auth_password: str = ""
+    login_max_failures: int = 5
+    login_lockout_seconds: float = 60.0
     explicit: frozenset[str] = field(default=frozenset(), compare=False, repr=False, metadata={"env": False})
 
     @classmethod

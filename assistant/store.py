@@ -106,8 +106,9 @@ class Store:
         _ = self.revision
         client, bound_client, bound_space, collection = self.client, *self._bound
         if client is not bound_client or self.space != bound_space:
-            collection = client.get_or_create_collection(
-                self.space, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None)
+            with reported(self.settings):
+                collection = Reported(client.get_or_create_collection(
+                    self.space, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None), self.settings)
             self._bound = (client, self.space, collection)
         return collection
 
@@ -256,7 +257,8 @@ class Store:
     def all_chunks(self) -> list[Chunk]:
         """Every stored chunk (for the lexical index), in document order."""
         got = self.collection.get(include=["documents", "metadatas"])
-        chunks = [_chunk(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)]
+        chunks = [_chunk(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+                  if d is not None and m is not None]  # deleted while being read
         return sorted(chunks, key=lambda c: (c.doc_id, c.start))
 
     def query(self, vector, k: int) -> list[tuple[Chunk, float]]:
@@ -266,7 +268,8 @@ class Store:
         got = self.collection.query(query_embeddings=[list(map(float, vector))], n_results=k,
                                     include=["documents", "metadatas", "distances"])
         rows = zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0], strict=True)
-        return [(_chunk(i, d, m), 1.0 - dist) for i, d, m, dist in rows]
+        # a chunk deleted while the query ran comes back without its text and metadata: it is gone, skip it
+        return [(_chunk(i, d, m), 1.0 - dist) for i, d, m, dist in rows if d is not None and m is not None]
 
     def count(self) -> int:
         """Number of stored chunks."""
@@ -313,3 +316,49 @@ def _chunk(chunk_id: str, text: str, meta: dict) -> Chunk:
                  text=text, start=int(meta["start"]), end=int(meta["end"]),
                  paragraph=int(meta.get("paragraph", 0)), index=int(meta.get("index", 0)),
                  page=int(meta.get("page", 0)))
+
+
+class Reported:
+    """A Chroma collection whose failures (a server gone, a full or read-only disk) are one-line StoreErrors that
+    name the store, so every caller reports them the same way."""
+
+    def __init__(self, collection, settings: Settings) -> None:
+        self._collection, self._settings = collection, settings
+
+    def __getattr__(self, name: str):
+        value = getattr(self._collection, name)
+        if not callable(value):
+            return value
+
+        def call(*args, **kwargs):
+            with reported(self._settings):
+                return value(*args, **kwargs)
+
+        return call
+
+
+@contextmanager
+def reported(settings: Settings) -> Iterator[None]:
+    """Turn any failure of a Chroma call into a StoreError saying which store failed and why."""
+    try:
+        yield
+    except StoreError:
+        raise
+    except Exception as exc:  # chromadb and httpx raise many unrelated types
+        reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+        if settings.chroma_host:
+            where = f"the Chroma server at {settings.chroma_host}:{settings.chroma_port}"
+            down = isinstance(exc, ConnectionError | TimeoutError) or type(exc).__module__.startswith("httpx")
+            raise StoreError(f"{where} is not answering ({reason})" if down else f"{where} failed: {reason}") from None
+        _forget(settings)
+        raise StoreError(f"Chroma at {settings.chroma_dir} failed: {reason}") from None
+
+
+def _forget(settings: Settings) -> None:
+    """After the embedded Chroma failed (a full disk, say), open it afresh on next use: its engine can be left
+    stuck (a later delete never returns)."""
+    from chromadb.api.client import SharedSystemClient
+
+    with _CONNECTIONS_LOCK:
+        _CONNECTIONS.pop(str(settings.chroma_dir), None)
+    SharedSystemClient.clear_system_cache()

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .documents import DocumentError, discover, document_id, load
+from .documents import DocumentError, Skipped, discover, document_id, load
 from .embeddings import MiniLMEmbeddings
 from .ingest import IngestReport, ingest, write_documents
 from .integrity import crash_point, drop_space
@@ -31,6 +31,7 @@ class SyncReport:
     removed: list[tuple[str, str]] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     chunks: int = 0
     seconds: float = 0.0
 
@@ -69,10 +70,13 @@ def sync(folder: Path, *, store: Store, embeddings: MiniLMEmbeddings | None, dry
 
 def _plan(folder: Path, store: Store, *, dry_run: bool) -> tuple[SyncReport, list[SourceDocument], dict[str, str]]:
     """Compare the folder with the collection: the changes, the documents to (re)write and their files."""
-    files, errors = discover([folder])
+    files, errors = discover([folder], follow_symlinks=store.settings.follow_symlinks)
+    notes = [str(e) for e in errors if isinstance(e, Skipped)]
+    errors = [e for e in errors if not isinstance(e, Skipped)]
     if errors or not folder.is_dir():
         raise SyncError(f"{errors[0] if errors else f'{folder}: not a folder'}; nothing changed")
-    report, root = SyncReport(collection=store.settings.collection, dry_run=dry_run), store.settings.knowledge_dir
+    report, root = SyncReport(collection=store.settings.collection, dry_run=dry_run, notes=notes), \
+        store.settings.knowledge_dir
     present, todo, paths = set(), [], {}
     for path in files:
         present.add(document_id(path, root=root))

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from html import escape
 
-from .chain import Assistant, QuestionError
+from .chain import Assistant
 from .chat_tab import build_chat_tab, load_conversations
 from .corpus_tab import build_corpus_tab, wire_corpus
 from .documents import SUPPORTED_SUFFIXES
+from .guard import guard_handlers
+from .inputs import InputError
 from .service import ChatService
 from .store import StoreError
-from .webtext import asset
+from .webtext import asset, failure, public
+
+logger = logging.getLogger("assistant.web")
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 HEADER = ('<header class="app-header"><h1 class="app-title">Analysis assistant</h1><p class="app-sub">Answers '
@@ -35,36 +40,49 @@ def create_app(assistant: Assistant):
         load_conversations(gr, app, service, chat)
         wire_corpus(gr, app, service, corpus, chat)
         _api(gr, service)
+    guard_handlers(app, lambda exc: failure(exc, assistant.settings))
     return app
 
 
 def _api(gr, service: ChatService) -> None:
-    """Stable scripted endpoints: /chat, /documents and /remove (see README); /upload is the upload button."""
+    """Stable scripted endpoints: /chat, /documents and /remove (see README); /upload is the upload button. Every
+    field is checked (inputs.py); any failure is {"error": "one line"}, never an exception."""
+    settings = service.assistant.settings
 
-    def chat(message: str, history: list[str] | None = None, k: int = 0) -> dict:
+    def chat(message: str, history: list[str] | None = None, k: int | None = None) -> dict:
         """Answer a question (with earlier questions for follow-ups); returns the `ask --json` object."""
-        try:
-            answer = service.assistant.ask(message, history=list(history or []), k=int(k) or None)
-        except QuestionError as exc:
-            return {"error": str(exc)}
-        return answer.to_json()
+        return _answering(lambda: service.ask(message, history=history, k=k).to_json(), settings)
 
-    def documents() -> list[dict]:
+    def documents() -> list[dict] | dict:
         """The documents in the store."""
-        return service.documents()
+        return _answering(service.documents, settings)
 
     def remove(doc_id: str) -> dict:
         """Remove a document by id."""
-        try:
-            return {"removed": doc_id, "message": service.remove(doc_id)}
-        except KeyError as exc:
-            return {"error": str(exc.args[0])}
-        except StoreError as exc:
-            return {"error": str(exc)}
+        return _answering(lambda: {"removed": doc_id, "message": service.remove(doc_id)}, settings)
 
     gr.api(chat, api_name="chat")
     gr.api(documents, api_name="documents")
     gr.api(remove, api_name="remove")
+
+
+def _answering(call, settings):
+    """The call's result, or {"error": one line}: bad input as it is; the store's refusals and failures, and anything
+    else (a model failing), logged as one line too."""
+    try:
+        return call()
+    except InputError as exc:
+        return {"error": str(exc)}
+    except StoreError as exc:  # the store refused (busy, read-only) or failed (a server gone): worth one log line
+        logger.warning("request refused: %s", public(str(exc), settings))
+        return {"error": public(str(exc), settings)}
+    except KeyError as exc:
+        return {"error": str(exc.args[0]) if exc.args else "not found"}
+    except Exception as exc:  # noqa: BLE001 (a failing backend: the caller gets a reason, the log one line)
+        message = failure(exc, settings)
+        logger.error("request failed: %s", message)
+        logger.debug("request failed", exc_info=True)  # the stack, for whoever turns on debug logging
+        return {"error": message}
 
 
 def _settings_html(assistant: Assistant) -> str:
@@ -98,18 +116,26 @@ def _page_js(settings) -> str:
     """Page-wide behaviour (drag-and-drop onto the chat, checking files before upload), told what ingest
     accepts."""
     config = {"types": list(SUPPORTED_SUFFIXES), "maxBytes": int(settings.max_upload_mb * 1024 * 1024),
-              "maxMb": settings.max_upload_mb}
+              "maxMb": settings.max_upload_mb, "readOnly": settings.read_only}
     return asset("page.js").replace("__CONFIG__", json.dumps(config))
 
 
 def launch(assistant: Assistant, *, block: bool = True):
-    """Serve the app (no share link, no analytics, optional basic auth); returns (app, url)."""
+    """Serve the app (no share link, no analytics, optional login, guarded requests); returns (app, url)."""
+    from starlette.middleware import Middleware
+
+    from .access import AccessGate
+    from .guard import MAX_SESSIONS, RequestGuard
+
     settings = assistant.settings
     app = create_app(assistant)
     app.queue(default_concurrency_limit=settings.concurrency)
     auth = (settings.auth_user, settings.auth_password) if settings.auth_user else None
+    middleware = [Middleware(AccessGate, max_failures=settings.login_max_failures,
+                             lockout=settings.login_lockout_seconds), Middleware(RequestGuard)]
     _, url, _ = app.launch(server_name=settings.host, server_port=settings.port, share=False, auth=auth,
                            prevent_thread_lock=not block, quiet=True, footer_links=["api"],
                            max_file_size=int(settings.max_upload_mb * 1024 * 1024), theme=theme(),
-                           css=asset("chat.css"), js=_page_js(settings))
+                           css=asset("chat.css"), js=_page_js(settings), app_kwargs={"middleware": middleware},
+                           state_session_capacity=MAX_SESSIONS)
     return app, url

@@ -28,6 +28,14 @@ def public(message: str, settings: Settings) -> str:
     return message
 
 
+def failure(exc: BaseException, settings: Settings) -> str:
+    """A one-line reason for a failed request (the store and model errors already say what failed), without the
+    server's folders."""
+    from .llm import one_line
+
+    return public(one_line(exc), settings)
+
+
 def progress_html(message: str) -> str:
     """A line saying what is being done right now (with a spinner), announced politely."""
     return f'<div class="status working" role="status" aria-live="polite">{escape(message)}</div>'

@@ -74,6 +74,16 @@ def chroma_server(path: Path):
         process.wait(timeout=30)
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """Minutes-long `soak` tests run only when asked for by marker (`pytest -m soak`, `make soak`)."""
+    if "soak" in (config.getoption("-m") or ""):
+        return
+    skip = pytest.mark.skip(reason="a soak test: run with `pytest -m soak` (make soak)")
+    for item in items:
+        if "soak" in item.keywords:
+            item.add_marker(skip)
+
+
 def free_port() -> int:
     """A loopback port that is free right now."""
     with socket.socket() as s:
