@@ -14,7 +14,7 @@ from .models import Chunk, SourceDocument
 from .text import paragraph_spans, sentence_spans
 
 HEADING_MAX_CHARS = 100
-FILL_BEFORE_PARAGRAPH_BREAK = 0.5  # close at a paragraph end once this share of the target is filled
+FILL_BEFORE_PARAGRAPH_BREAK = 1 / 3  # close at a paragraph end once this share of the target is filled
 _FINAL_PUNCTUATION = tuple(".!?…;,")
 _UNDERLINE = re.compile(r"[-=~^*#+]{3,}")
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from .chunking import chunk_document
 from .documents import DocumentError, discover, load
 from .embeddings import MODEL_NAME, MiniLMEmbeddings
+from .lexical import open_index
 from .models import Chunk, SourceDocument
 from .store import Store
 
@@ -37,32 +38,48 @@ class IngestReport:
 
 def ingest(paths: list[Path], *, store: Store, embeddings: MiniLMEmbeddings,
            progress: bool = False) -> IngestReport:
-    """Ingest every supported file under `paths`; a bad file is reported and the others still go in."""
+    """Ingest every supported file under `paths`; a bad file is reported and the others still go in. Files
+    stream through reading, chunking and embedding a group at a time, so memory does not grow with the corpus."""
     began, report = time.perf_counter(), IngestReport()
     files, errors = discover(paths)
     report.errors.extend(str(e) for e in errors)
-    docs = []
-    for path in files:
-        try:
-            docs.append(load(path, root=store.settings.knowledge_dir))
-        except (DocumentError, OSError) as exc:
-            report.errors.append(str(exc) if isinstance(exc, DocumentError) else f"{path}: {exc.strerror}")
-    plans = [(doc, chunk_document(doc, size=store.settings.chunk_size, overlap=store.settings.chunk_overlap))
-             for doc in docs]
-    have = store.existing_ids([c.chunk_id for _, chunks in plans for c in chunks])
-    todo = []
-    for doc, chunks in plans:
-        if _unchanged(store, doc, chunks, have):
-            report.unchanged.append(doc.doc_id)
-        else:
-            todo.append((doc, chunks))
-    bar = _progress_bar(sum(len(c) for _, c in todo), enabled=progress)
-    for group in _groups(todo, have):
+    bar = _progress_bar(enabled=progress and len(files) > 1)
+    for group, have in _planned_groups(files, store, report):
         _write_group(store, embeddings, group, have, report, bar)
     bar.close()
-    report.chunks = sum(len(c) for _, c in plans)
+    if report.added or report.updated:
+        open_index(store)  # save the lexical index now, so the next question does not rebuild it
     report.seconds = time.perf_counter() - began
     return report
+
+
+def _planned_groups(files: list[Path], store: Store, report: IngestReport):
+    """(documents to write, chunk ids already stored) about ENCODE_GROUP chunks at a time; unchanged documents
+    and unreadable files go straight into the report."""
+    window: list[tuple[SourceDocument, list[Chunk]]] = []
+    for path in files:
+        doc = _load(path, store, report)
+        if doc is not None:
+            window.append((doc, chunk_document(doc, size=store.settings.chunk_size,
+                                               overlap=store.settings.chunk_overlap)))
+        if window and (sum(len(c) for _, c in window) >= ENCODE_GROUP or path == files[-1]):
+            have = store.existing_ids(list(dict.fromkeys(c.chunk_id for _, chunks in window for c in chunks)))
+            report.chunks += sum(len(c) for _, c in window)
+            same = [_unchanged(store, doc, chunks, have) for doc, chunks in window]
+            report.unchanged += [doc.doc_id for (doc, _), skip in zip(window, same, strict=True) if skip]
+            todo = [planned for planned, skip in zip(window, same, strict=True) if not skip]
+            window = []
+            if todo:
+                yield todo, have
+
+
+def _load(path: Path, store: Store, report: IngestReport) -> SourceDocument | None:
+    """One file as a document, or None with a one-line error in the report."""
+    try:
+        return load(path, root=store.settings.knowledge_dir)
+    except (DocumentError, OSError) as exc:
+        report.errors.append(str(exc) if isinstance(exc, DocumentError) else f"{path}: {exc.strerror}")
+        return None
 
 
 def _unchanged(store: Store, doc: SourceDocument, chunks: list[Chunk], have: set[str]) -> bool:
@@ -72,23 +89,10 @@ def _unchanged(store: Store, doc: SourceDocument, chunks: list[Chunk], have: set
     return bool(entry) and entry["sha256"] == doc.sha256 and entry["chunk_ids"] == ids and have.issuperset(ids)
 
 
-def _groups(todo: list[tuple[SourceDocument, list[Chunk]]], have: set[str]):
-    """Documents in groups of about ENCODE_GROUP new chunks, so encoding runs in full batches."""
-    group, size = [], 0
-    for doc, chunks in todo:
-        group.append((doc, chunks))
-        size += sum(c.chunk_id not in have for c in chunks)
-        if size >= ENCODE_GROUP:
-            yield group
-            group, size = [], 0
-    if group:
-        yield group
-
-
 def _write_group(store: Store, embeddings: MiniLMEmbeddings, group: list, have: set[str], report: IngestReport,
                  bar) -> None:
     """Embed and store the group's new chunks in one pass each, then record each document."""
-    fresh = [c for _, chunks in group for c in chunks if c.chunk_id not in have]
+    fresh = list({c.chunk_id: c for _, chunks in group for c in chunks if c.chunk_id not in have}.values())
     bar.update(sum(len(chunks) for _, chunks in group) - len(fresh))
     try:
         vectors = embeddings.encode([c.text for c in fresh], progress=bar.update)
@@ -97,7 +101,8 @@ def _write_group(store: Store, embeddings: MiniLMEmbeddings, group: list, have: 
         return
     old_ids = {i for doc, _ in group for i in store.manifest.documents.get(doc.doc_id, {}).get("chunk_ids", [])}
     try:
-        store.upsert(fresh, vectors)
+        store.attach([c for _, chunks in group for c in chunks],
+                     dict(zip((c.chunk_id for c in fresh), vectors, strict=True)))
     except Exception as exc:  # remove what this write added: every document keeps its previous version
         store.delete([c.chunk_id for c in fresh if c.chunk_id not in old_ids])
         report.errors += [f"{doc.source}: could not store chunks ({exc}); previous version kept" for doc, _ in group]
@@ -111,7 +116,7 @@ def _record_document(store: Store, doc: SourceDocument, chunks: list[Chunk], rep
     """With the new chunks stored: drop the document's old chunks, then record it in the manifest."""
     previous = store.manifest.documents.get(doc.doc_id)
     keep = {c.chunk_id for c in chunks}
-    store.delete(sorted(set(previous["chunk_ids"] if previous else ()) - keep))
+    store.detach(doc.doc_id, sorted(set(previous["chunk_ids"] if previous else ()) - keep))
     store.manifest.documents[doc.doc_id] = _entry(doc, chunks)
     store.manifest.config = {"chunk_size": store.settings.chunk_size,
                              "chunk_overlap": store.settings.chunk_overlap, "embedding": MODEL_NAME}
@@ -131,15 +136,15 @@ def remove_document(store: Store, doc_id: str) -> int:
     entry = store.manifest.documents.get(doc_id)
     if entry is None:
         raise KeyError(f"no document with id {doc_id!r} in collection {store.settings.collection!r}")
-    store.delete(entry["chunk_ids"])
+    store.detach(doc_id, entry["chunk_ids"])
     del store.manifest.documents[doc_id]
     store.commit()
     return len(entry["chunk_ids"])
 
 
-def _progress_bar(total: int, *, enabled: bool):
-    """A tqdm bar on stderr for long ingests, silent otherwise."""
+def _progress_bar(*, enabled: bool):
+    """A tqdm counter of chunks on stderr for long ingests (the total is unknown while files stream), silent
+    otherwise."""
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="chunk", desc="embedding", file=sys.stderr,
-                disable=not enabled or total < 16, leave=False)
+    return tqdm(unit="chunk", desc="embedding", file=sys.stderr, disable=not enabled, leave=False)

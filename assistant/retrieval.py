@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import math
 import threading
-from collections import Counter
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
@@ -12,43 +10,12 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, PrivateAttr
 
 from .embeddings import MiniLMEmbeddings
+from .lexical import LexicalIndex, open_index
 from .models import Chunk, Passage
 from .store import Store
 from .text import collapse, entities, terms
 
 RRF_K = 60
-
-
-class LexicalIndex:
-    """BM25 (bm25s) over every stored chunk; rebuilt only when the store's revision changes."""
-
-    def __init__(self, chunks: list[Chunk]) -> None:
-        import bm25s
-
-        self.chunks = chunks
-        self._bm25 = bm25s.BM25()
-        tokens = [terms(c.text) or ["\u2205"] for c in chunks]
-        self._df = Counter(t for doc in tokens for t in set(doc))
-        if chunks:
-            self._bm25.index(tokens, show_progress=False)
-
-    def idf(self, term: str) -> float:
-        """BM25-style inverse document frequency; a term absent from the corpus weighs the most."""
-        n, df = len(self.chunks), self._df.get(term, 0)
-        return math.log(1 + (n - df + 0.5) / (df + 0.5))
-
-    def contains(self, term: str) -> bool:
-        """Whether any stored chunk contains the term."""
-        return term in self._df
-
-    def search(self, query: str, k: int) -> list[tuple[Chunk, float]]:
-        """Top-k chunks by BM25 score; chunks sharing no term with the query are left out."""
-        query_terms = [t for t in terms(query) if t in self._df]
-        if not query_terms:
-            return []
-        scores = self._bm25.get_scores(query_terms)
-        order = sorted(range(len(scores)), key=lambda i: (-scores[i], i))[:k]
-        return [(self.chunks[i], float(scores[i])) for i in order if scores[i] > 0]
 
 
 class HybridRetriever(BaseRetriever):
@@ -65,13 +32,20 @@ class HybridRetriever(BaseRetriever):
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     def lexical_index(self) -> LexicalIndex:
-        """The BM25 index for the store as it is now, built once per store revision."""
+        """The BM25 index for the store as it is now: looked up again only when the store's revision changes,
+        loaded from disk when this content was indexed before, else built and saved."""
         with self._lock:
             revision = self.store.revision
             if self._lexical is None or revision != self._lexical_revision:
-                self._lexical = LexicalIndex(self.store.all_chunks())
+                self._lexical = open_index(self.store)
                 self._lexical_revision = revision
             return self._lexical
+
+    def lexical(self, query: str, k: int) -> list[tuple[Chunk, float]]:
+        """Top-k chunks by BM25 score (chunks sharing no term with the query left out)."""
+        hits = self.lexical_index().search(query, k)
+        chunks = self.store.get_chunks([chunk_id for chunk_id, _ in hits])
+        return [(chunks[i], score) for i, score in hits if i in chunks]
 
     def idf(self, term: str) -> float:
         """Term weight from the current corpus, for answerers that score sentences."""
@@ -86,7 +60,7 @@ class HybridRetriever(BaseRetriever):
         """Fuse the dense and lexical rankings and keep the best k."""
         k = k or self.k
         dense = self.store.query(self.embeddings.embed_query(query), self.candidates)
-        lexical = self.lexical_index().search(query, self.candidates)
+        lexical = self.lexical(query, self.candidates)
         fused: dict[str, dict] = {}
         for name, ranking in (("dense", dense), ("lexical", lexical)):
             for rank, (chunk, score) in enumerate(ranking, start=1):

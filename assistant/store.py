@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,6 +14,10 @@ from .settings import Settings
 
 MANIFEST_VERSION = 1
 ID_BATCH = 5000  # ids per get/delete call, under Chroma's maximum batch size
+PAGE = 5000  # records per bulk read: one get() of everything fails past 32,766 records (SQLite variables)
+# HNSW for recall over speed (Chroma's defaults: M 16, ef_construction 100, ef_search 100); one build thread so
+# the same inserts give the same graph, hence the same answers, in every process.
+HNSW = {"space": "cosine", "max_neighbors": 32, "ef_construction": 200, "ef_search": 200, "num_threads": 1}
 
 
 class StoreError(RuntimeError):
@@ -72,7 +77,7 @@ class Store:
         self.settings = settings
         self.client = client or open_client(settings)
         self.collection = self.client.get_or_create_collection(
-            settings.collection, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None)
+            settings.collection, configuration={"hnsw": dict(HNSW)}, embedding_function=None)
         self.manifest = Manifest.read(settings.manifest_path)
         self._revision = 0
 
@@ -96,14 +101,49 @@ class Store:
             found.update(self.collection.get(ids=ids[i:i + ID_BATCH], include=[])["ids"])
         return found
 
-    def upsert(self, chunks: list[Chunk], vectors) -> None:
+    def upsert(self, chunks: list[Chunk], vectors, *, metadatas: list[dict] | None = None) -> None:
         """Write chunks with their vectors, in batches Chroma accepts."""
         batch = self.client.get_max_batch_size()
+        metadatas = metadatas or [with_owners(None, [c]) for c in chunks]
         for i in range(0, len(chunks), batch):
             part = chunks[i:i + batch]
             self.collection.upsert(ids=[c.chunk_id for c in part], documents=[c.text for c in part],
                                    embeddings=[list(map(float, v)) for v in vectors[i:i + batch]],
-                                   metadatas=[_metadata(c) for c in part])
+                                   metadatas=metadatas[i:i + batch])
+
+    def attach(self, chunks: list[Chunk], vectors: dict) -> None:
+        """Store each distinct chunk text once: new texts with their vector (`vectors[chunk_id]`), texts already
+        stored gain these documents' spans as owners (replacing any older spans of the same documents)."""
+        by_id: dict[str, list[Chunk]] = {}
+        for chunk in chunks:
+            by_id.setdefault(chunk.chunk_id, []).append(chunk)
+        known = self._owner_metadata([i for i in by_id if i not in vectors])
+        fresh = [i for i in by_id if i in vectors]
+        if fresh:
+            self.upsert([by_id[i][0] for i in fresh], [vectors[i] for i in fresh],
+                        metadatas=[with_owners(None, by_id[i]) for i in fresh])
+        self._update_metadata({i: with_owners(known.get(i), by_id[i]) for i in by_id if i not in vectors})
+
+    def detach(self, doc_id: str, ids: Iterable[str]) -> None:
+        """Take the document off these chunks' owners; a chunk no other document has is deleted."""
+        metas = self._owner_metadata(sorted(set(ids)))
+        kept = {i: without_owner(m, doc_id) for i, m in metas.items()}
+        self.delete([i for i, m in kept.items() if m is None])
+        self._update_metadata({i: m for i, m in kept.items() if m is not None})
+
+    def _owner_metadata(self, ids: list[str]) -> dict[str, dict]:
+        """Stored metadata of these chunks, by id (absent ids left out)."""
+        found: dict[str, dict] = {}
+        for i in range(0, len(ids), ID_BATCH):
+            got = self.collection.get(ids=ids[i:i + ID_BATCH], include=["metadatas"])
+            found.update(zip(got["ids"], got["metadatas"], strict=True))
+        return found
+
+    def _update_metadata(self, metas: dict[str, dict]) -> None:
+        """Rewrite the metadata (not the vectors) of stored chunks, in batches Chroma accepts."""
+        ids, batch = list(metas), self.client.get_max_batch_size()
+        for i in range(0, len(ids), batch):
+            self.collection.update(ids=ids[i:i + batch], metadatas=[metas[j] for j in ids[i:i + batch]])
 
     def delete(self, ids: list[str]) -> None:
         """Remove chunks by id."""
@@ -116,29 +156,87 @@ class Store:
         self._revision += 1
 
     def all_chunks(self) -> list[Chunk]:
-        """Every stored chunk (for the lexical index), in document order."""
-        got = self.collection.get(include=["documents", "metadatas"])
-        chunks = [_chunk(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)]
+        """Every stored chunk (for the lexical index), in document order; read page by page."""
+        chunks = [_chunk(i, d, m) for page in self.pages(include=["documents", "metadatas"])
+                  for i, d, m in zip(page["ids"], page["documents"], page["metadatas"], strict=True)]
         return sorted(chunks, key=lambda c: (c.doc_id, c.start))
 
+    def chunk_ids(self) -> list[str]:
+        """Every stored chunk id, sorted; read page by page."""
+        return sorted(i for page in self.pages(include=[]) for i in page["ids"])
+
+    def pages(self, *, include: list[str]) -> Iterator[dict]:
+        """The whole collection as successive get() results of at most PAGE records."""
+        offset = 0
+        while True:
+            page = self.collection.get(include=include, limit=PAGE, offset=offset)
+            if not page["ids"]:
+                return
+            yield page
+            offset += len(page["ids"])
+
+    def get_chunks(self, ids: list[str]) -> dict[str, Chunk]:
+        """The stored chunks with these ids (absent ones left out), in batches Chroma accepts."""
+        found: dict[str, Chunk] = {}
+        for i in range(0, len(ids), ID_BATCH):
+            got = self.collection.get(ids=ids[i:i + ID_BATCH], include=["documents", "metadatas"])
+            for chunk_id, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
+                found[chunk_id] = _chunk(chunk_id, text, meta)
+        return found
+
     def query(self, vector, k: int) -> list[tuple[Chunk, float]]:
-        """Nearest chunks by cosine similarity (1 - cosine distance)."""
+        """Nearest chunks by cosine similarity (1 - cosine distance), ties broken by id so order is stable."""
         if k <= 0:
             return []
         got = self.collection.query(query_embeddings=[list(map(float, vector))], n_results=k,
                                     include=["documents", "metadatas", "distances"])
         rows = zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0], strict=True)
-        return [(_chunk(i, d, m), 1.0 - dist) for i, d, m, dist in rows]
+        ranked = [(_chunk(i, d, m), 1.0 - dist) for i, d, m, dist in rows]
+        return sorted(ranked, key=lambda pair: (-round(pair[1], 6), pair[0].chunk_id))
 
     def count(self) -> int:
         """Number of stored chunks."""
         return self.collection.count()
 
 
-def _metadata(chunk: Chunk) -> dict:
-    """Chunk fields stored next to the text in Chroma."""
-    return {"doc_id": chunk.doc_id, "title": chunk.title, "source": chunk.source, "start": chunk.start,
-            "end": chunk.end, "paragraph": chunk.paragraph, "index": chunk.index}
+# Shared chunks: one record per distinct text in a collection. Its metadata names every (document, span) that
+# has the text ("owners", a JSON list) and, as plain fields, the first owner by (doc_id, start): the span a
+# citation shows. Removing a document drops its owner entries; the record goes when no owner is left.
+_OWNER_FIELDS = ("doc_id", "title", "source", "start", "end", "paragraph", "index")
+
+
+def with_owners(meta: dict | None, chunks: list[Chunk]) -> dict:
+    """Metadata listing the owners already recorded plus these chunks (their documents' older spans replaced)."""
+    docs = {c.doc_id for c in chunks}
+    owners = [o for o in _owners(meta) if o[0] not in docs]
+    owners += [[getattr(c, f) for f in _OWNER_FIELDS] for c in chunks]
+    return _owners_to_metadata(owners)
+
+
+def without_owner(meta: dict, doc_id: str) -> dict | None:
+    """Metadata with the document's spans removed, or None when no other document has the text."""
+    owners = [o for o in _owners(meta) if o[0] != doc_id]
+    return _owners_to_metadata(owners) if owners else None
+
+
+def _owners(meta: dict | None) -> list[list]:
+    """Every (doc_id, title, source, start, end, paragraph, index) recorded for a stored chunk."""
+    if not meta:
+        return []
+    if "owners" in meta:
+        return json.loads(meta["owners"])
+    return [[meta.get(f, 0) for f in _OWNER_FIELDS]]
+
+
+def _owners_to_metadata(owners: list[list]) -> dict:
+    """Chroma metadata: the first owner as plain fields, all owners as JSON."""
+    owners = sorted({json.dumps(o): o for o in owners}.values(), key=lambda o: (o[0], o[3]))
+    return dict(zip(_OWNER_FIELDS, owners[0], strict=True)) | {"owners": json.dumps(owners, ensure_ascii=False)}
+
+
+def owners_of(meta: dict) -> list[dict]:
+    """Every (document, span) that has a stored chunk's text, first owner first."""
+    return [dict(zip(_OWNER_FIELDS, o, strict=True)) for o in _owners(meta)]
 
 
 def _chunk(chunk_id: str, text: str, meta: dict) -> Chunk:
