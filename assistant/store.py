@@ -17,7 +17,8 @@ ID_BATCH = 5000  # ids per get/delete call, under Chroma's maximum batch size
 PAGE = 5000  # records per bulk read: one get() of everything fails past 32,766 records (SQLite variables)
 # HNSW for recall over speed (Chroma's defaults: M 16, ef_construction 100, ef_search 100); one build thread so
 # the same inserts give the same graph, hence the same answers, in every process.
-HNSW = {"space": "cosine", "max_neighbors": 32, "ef_construction": 200, "ef_search": 200, "num_threads": 1}
+HNSW = {"max_neighbors": 32, "ef_construction": 200, "ef_search": 200, "num_threads": 1}
+UNINDEXED = {"string": ("title", "source", "owners"), "int": ("start", "end", "paragraph", "index")}
 
 
 class StoreError(RuntimeError):
@@ -70,14 +71,36 @@ def open_client(settings: Settings):
         raise StoreError(f"cannot open Chroma at {where}: {exc}") from None
 
 
+def collection_schema():
+    """A new collection's indexes: cosine HNSW tuned for recall, and no index Chroma would otherwise keep for
+    what we never filter on (full text: BM25 lives in lexical.py; spans, titles, owners), so writes are cheaper."""
+    from chromadb.api.types import (
+        FtsIndexConfig,
+        HnswIndexConfig,
+        IntInvertedIndexConfig,
+        Schema,
+        StringInvertedIndexConfig,
+        VectorIndexConfig,
+    )
+
+    schema = Schema().create_index(VectorIndexConfig(space="cosine", embedding_function=None,
+                                                     hnsw=HnswIndexConfig(**HNSW)))
+    schema.delete_index(FtsIndexConfig(), key="#document")
+    for key in UNINDEXED["string"]:
+        schema.delete_index(StringInvertedIndexConfig(), key=key)
+    for key in UNINDEXED["int"]:
+        schema.delete_index(IntInvertedIndexConfig(), key=key)
+    return schema
+
+
 class Store:
     """Chunks with their vectors in one Chroma collection; open once and share."""
 
     def __init__(self, *, settings: Settings, client=None) -> None:
         self.settings = settings
         self.client = client or open_client(settings)
-        self.collection = self.client.get_or_create_collection(
-            settings.collection, configuration={"hnsw": dict(HNSW)}, embedding_function=None)
+        self.collection = self.client.get_or_create_collection(settings.collection, schema=collection_schema(),
+                                                               embedding_function=None)
         self.manifest = Manifest.read(settings.manifest_path)
         self._revision = 0
 
@@ -140,10 +163,12 @@ class Store:
         return found
 
     def _update_metadata(self, metas: dict[str, dict]) -> None:
-        """Rewrite the metadata (not the vectors) of stored chunks, in batches Chroma accepts."""
+        """Rewrite the metadata (not the vectors) of stored chunks, in batches Chroma accepts; an update merges
+        keys, so a chunk back to one owner gets `owners: None`, which deletes the key."""
         ids, batch = list(metas), self.client.get_max_batch_size()
         for i in range(0, len(ids), batch):
-            self.collection.update(ids=ids[i:i + batch], metadatas=[metas[j] for j in ids[i:i + batch]])
+            self.collection.update(ids=ids[i:i + batch],
+                                   metadatas=[{"owners": None} | metas[j] for j in ids[i:i + batch]])
 
     def delete(self, ids: list[str]) -> None:
         """Remove chunks by id."""
@@ -223,15 +248,16 @@ def _owners(meta: dict | None) -> list[list]:
     """Every (doc_id, title, source, start, end, paragraph, index) recorded for a stored chunk."""
     if not meta:
         return []
-    if "owners" in meta:
+    if meta.get("owners"):
         return json.loads(meta["owners"])
     return [[meta.get(f, 0) for f in _OWNER_FIELDS]]
 
 
 def _owners_to_metadata(owners: list[list]) -> dict:
-    """Chroma metadata: the first owner as plain fields, all owners as JSON."""
+    """Chroma metadata: the first owner as plain fields, and all owners as JSON when there are several."""
     owners = sorted({json.dumps(o): o for o in owners}.values(), key=lambda o: (o[0], o[3]))
-    return dict(zip(_OWNER_FIELDS, owners[0], strict=True)) | {"owners": json.dumps(owners, ensure_ascii=False)}
+    meta = dict(zip(_OWNER_FIELDS, owners[0], strict=True))
+    return meta | {"owners": json.dumps(owners, ensure_ascii=False)} if len(owners) > 1 else meta
 
 
 def owners_of(meta: dict) -> list[dict]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import statistics
 import unicodedata
@@ -102,6 +103,7 @@ def words(text: str) -> list[str]:
     return out
 
 
+@functools.lru_cache(maxsize=1 << 16)  # pure, and most words recur: indexing a large corpus calls it millions of times
 def stem(word: str) -> str:
     """A light, deterministic suffix stripper: enough to match "elections" with "election"."""
     for suffix, keep in (("ational", 5), ("ization", 5), ("ations", 4), ("ation", 4), ("ness", 4),
