@@ -11,7 +11,7 @@ from pathlib import Path
 from .chunking import chunk_document
 from .documents import DocumentError, discover, load
 from .embeddings import MODEL_NAME, MiniLMEmbeddings
-from .lexical import open_index
+from .indexes import build_indexes
 from .models import Chunk, SourceDocument
 from .store import Store
 
@@ -48,7 +48,7 @@ def ingest(paths: list[Path], *, store: Store, embeddings: MiniLMEmbeddings,
         _write_group(store, embeddings, group, have, report, bar)
     bar.close()
     if report.added or report.updated:
-        open_index(store)  # save the lexical index now, so the next question does not rebuild it
+        build_indexes(store)  # save the search indexes now, so the next question does not build them
     report.seconds = time.perf_counter() - began
     return report
 

@@ -10,7 +10,8 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, PrivateAttr
 
 from .embeddings import MiniLMEmbeddings
-from .lexical import LexicalIndex, open_index
+from .indexes import Indexes, open_indexes
+from .lexical import LexicalIndex
 from .models import Chunk, Passage
 from .store import Store
 from .text import collapse, entities, terms
@@ -27,23 +28,36 @@ class HybridRetriever(BaseRetriever):
     embeddings: MiniLMEmbeddings
     k: int = 4
     candidates: int = 20
-    _lexical: LexicalIndex | None = PrivateAttr(default=None)
-    _lexical_revision: tuple | None = PrivateAttr(default=None)
+    _indexes: Indexes | None = PrivateAttr(default=None)
+    _revision: tuple | None = PrivateAttr(default=None)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
-    def lexical_index(self) -> LexicalIndex:
-        """The BM25 index for the store as it is now: looked up again only when the store's revision changes,
+    def indexes(self) -> Indexes:
+        """The search indexes of the store as it is now: looked up again only when the store's revision changes,
         loaded from disk when this content was indexed before, else built and saved."""
         with self._lock:
             revision = self.store.revision
-            if self._lexical is None or revision != self._lexical_revision:
-                self._lexical = open_index(self.store)
-                self._lexical_revision = revision
-            return self._lexical
+            if self._indexes is None or revision != self._revision:
+                self._indexes = open_indexes(self.store)
+                self._revision = revision
+            return self._indexes
+
+    def lexical_index(self) -> LexicalIndex:
+        """The BM25 index of the store as it is now."""
+        return self.indexes().lexical
 
     def lexical(self, query: str, k: int) -> list[tuple[Chunk, float]]:
         """Top-k chunks by BM25 score (chunks sharing no term with the query left out)."""
-        hits = self.lexical_index().search(query, k)
+        return self._with_chunks(self.lexical_index().search(query, k))
+
+    def dense(self, query: str, k: int) -> list[tuple[Chunk, float]]:
+        """Top-k chunks by cosine similarity: an exact scan of the saved vectors, or Chroma's HNSW past them."""
+        vector = self.embeddings.embed_query(query)
+        vectors = self.indexes().vectors
+        return self.store.query(vector, k) if vectors is None else self._with_chunks(vectors.search(vector, k))
+
+    def _with_chunks(self, hits: list[tuple[str, float]]) -> list[tuple[Chunk, float]]:
+        """(chunk id, score) hits as (Chunk, score), fetched from the store in one call."""
         chunks = self.store.get_chunks([chunk_id for chunk_id, _ in hits])
         return [(chunks[i], score) for i, score in hits if i in chunks]
 
@@ -59,7 +73,7 @@ class HybridRetriever(BaseRetriever):
     def passages(self, query: str, k: int | None = None) -> list[Passage]:
         """Fuse the dense and lexical rankings and keep the best k."""
         k = k or self.k
-        dense = self.store.query(self.embeddings.embed_query(query), self.candidates)
+        dense = self.dense(query, self.candidates)
         lexical = self.lexical(query, self.candidates)
         fused: dict[str, dict] = {}
         for name, ranking in (("dense", dense), ("lexical", lexical)):

@@ -13,8 +13,8 @@ from click.testing import CliRunner
 
 from assistant import chain
 from assistant.cli import cli
+from assistant.indexes import open_indexes
 from assistant.ingest import ingest
-from assistant.lexical import open_index
 from assistant.settings import Settings
 from assistant.store import Store
 
@@ -64,7 +64,8 @@ def test_a_store_of_over_40000_chunks_answers_lists_and_removes(big_store, monke
     store = Store(settings=big_store)
     count = store.count()
     assert count > 40_000
-    assert len(open_index(store)) == count == len(store.chunk_ids())  # built from every chunk by the ingest
+    indexes = open_indexes(store)  # built from every chunk by the ingest
+    assert len(indexes.lexical) == len(indexes.vectors) == count == len(store.chunk_ids())
 
     asked = _run(big_store, monkeypatch, "ask", "--json", "What did Quillfeather log beside the pier?")
     assert asked.exit_code == 0, asked.output
@@ -83,4 +84,4 @@ def test_a_store_of_over_40000_chunks_answers_lists_and_removes(big_store, monke
     assert len(shared) == len(BOILERPLATE) and all(c.doc_id != "ledger-07" for c in shared)
     again = json.loads(_run(big_store, monkeypatch, "ask", "--json", "What did Quillfeather log?").output)
     assert all(RARE not in c["text"] for c in again["citations"])
-    assert len(open_index(after)) == count - ENTRIES - 1  # rebuilt from every chunk for the new content
+    assert len(open_indexes(after).lexical) == count - ENTRIES - 1  # rebuilt from every chunk for the new content

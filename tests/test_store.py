@@ -10,9 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from assistant import indexes as indexes_module
 from assistant import store as store_module
+from assistant.indexes import open_indexes
 from assistant.ingest import ingest, remove_document
-from assistant.lexical import LexicalIndex, open_index
+from assistant.retrieval import HybridRetriever
 from assistant.settings import PROJECT_ROOT, Settings
 from assistant.store import Store, owners_of
 from assistant.text import terms
@@ -73,25 +75,30 @@ def test_bulk_reads_are_paged(settings, embeddings, monkeypatch):
     assert store.chunk_ids() == sorted(c.chunk_id for c in everything)
 
 
-def test_the_lexical_index_is_saved_with_the_store_and_loaded_until_the_content_changes(settings, embeddings,
-                                                                                      monkeypatch):
+def test_the_search_indexes_are_saved_with_the_store_and_loaded_until_the_content_changes(settings, embeddings,
+                                                                                        monkeypatch):
     store = Store(settings=settings)
     ingest([settings.knowledge_dir], store=store, embeddings=embeddings)
-    saved = list((settings.data_dir / "lexical" / settings.collection).iterdir())
+    folder = settings.data_dir / "indexes" / settings.collection
+    saved = list(folder.iterdir())
     assert len(saved) == 1
 
-    def no_build(chunks):
-        raise AssertionError("rebuilt an index that was saved")
+    def no_build(store):
+        raise AssertionError("rebuilt indexes that were saved")
 
-    monkeypatch.setattr(LexicalIndex, "build", staticmethod(no_build))
-    loaded = open_index(Store(settings=settings))
-    assert len(loaded) == store.count() and loaded.contains(terms("remittances")[0])
-    assert loaded.search("remittances", 3)[0][0] in store.chunk_ids()
+    monkeypatch.setattr(indexes_module, "build_indexes", no_build)
+    loaded = open_indexes(Store(settings=settings))
+    assert len(loaded.lexical) == len(loaded.vectors) == store.count()
+    assert loaded.lexical.contains(terms("remittances")[0])
+    assert loaded.lexical.search("remittances", 3)[0][0] in store.chunk_ids()
+    assert isinstance(loaded.vectors.matrix, np.memmap)
     monkeypatch.undo()
     _write(settings.knowledge_dir, "extra.md", "Tajikistan held talks about water rights with its neighbours.")
     ingest([settings.knowledge_dir], store=store, embeddings=embeddings)
-    after = list((settings.data_dir / "lexical" / settings.collection).iterdir())
-    assert len(after) == 1 and after != saved and open_index(store).contains(terms("Tajikistan")[0])
+    after = list(folder.iterdir())
+    assert len(after) == 1 and after != saved and open_indexes(store).lexical.contains(terms("Tajikistan")[0])
+    remove_document(store, "extra")
+    assert open_indexes(store).key == loaded.key and len(list(folder.iterdir())) == 1
 
 
 def _corpus_with_copies(folder: Path, documents: int) -> None:
@@ -108,13 +115,14 @@ def _corpus_with_copies(folder: Path, documents: int) -> None:
         _write(folder, f"copy-{d:03d}.md", (folder / f"note-{d:03d}.md").read_text())
 
 
-def test_approximate_search_finds_what_exact_search_finds_and_repeats_across_processes(tmp_path):
+def test_dense_search_is_exact_repeats_across_processes_and_hnsw_finds_what_it_finds(tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     _corpus_with_copies(corpus, 160)
     settings = Settings.from_env(env={}, data_dir=tmp_path / "data", knowledge_dir=corpus)
     store = Store(settings=settings)
-    report = ingest([corpus], store=store, embeddings=HashedEmbeddings())
+    hashed = HashedEmbeddings()
+    report = ingest([corpus], store=store, embeddings=hashed)
     assert store.count() < 0.75 * report.chunks  # the copies' chunks are stored once
     ids, vectors = [], []
     for page in store.pages(include=["embeddings"]):
@@ -127,20 +135,29 @@ def test_approximate_search_finds_what_exact_search_finds_and_repeats_across_pro
     assert np.mean([a[0] == ids[i] for a, i in zip(approximate, sample, strict=True)]) == 1.0
     overlap = [len(set(a) & {ids[j] for j in e}) / 10 for a, e in zip(approximate, exact, strict=True)]
     assert np.mean(overlap) >= 0.97
-    queries = matrix[sample[:20]].tolist()
+
+    retriever = HybridRetriever(store=store, embeddings=hashed)
+    queries = [" ".join(ids[i][1:6] for i in sample[:3])] + [c.text[:80] for c in store.all_chunks()[:20]]
+    dense = [[c.chunk_id for c, _ in retriever.dense(q, 10)] for q in queries]
+    for query, found in zip(queries, dense, strict=True):
+        scores = matrix @ hashed.encode([query])[0]
+        assert found == [i for _, i in sorted(zip(-scores, ids, strict=True))[:10]]
     other_process = subprocess.run(
-        [sys.executable, "-c", _QUERY_IN_A_NEW_PROCESS, str(settings.data_dir), json.dumps(queries)],
+        [sys.executable, "-c", _DENSE_IN_A_NEW_PROCESS, str(settings.data_dir), json.dumps(queries)],
         capture_output=True, text=True, check=True, cwd=PROJECT_ROOT, timeout=120)
-    assert json.loads(other_process.stdout) == approximate[:20]
+    assert json.loads(other_process.stdout) == dense
 
 
-_QUERY_IN_A_NEW_PROCESS = """
+_DENSE_IN_A_NEW_PROCESS = """
 import json, sys
 from pathlib import Path
+from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
 from assistant.store import Store
+from tests.hashed_embeddings import HashedEmbeddings
 store = Store(settings=Settings.from_env(env={}, data_dir=Path(sys.argv[1])))
-print(json.dumps([[c.chunk_id for c, _ in store.query(q, 10)] for q in json.loads(sys.argv[2])]))
+retriever = HybridRetriever(store=store, embeddings=HashedEmbeddings())
+print(json.dumps([[c.chunk_id for c, _ in retriever.dense(q, 10)] for q in json.loads(sys.argv[2])]))
 """
 
 
@@ -149,7 +166,7 @@ def test_bm25_top_k_matches_a_full_sort_of_the_scores(settings, embeddings, k):
     store = Store(settings=settings)
     _write(settings.knowledge_dir, "extra.md", "Belarus and Russia signed a treaty.\n\nRussia sent envoys to Minsk.")
     ingest([settings.knowledge_dir], store=store, embeddings=embeddings)
-    index = open_index(store)
+    index = open_indexes(store).lexical
     query = "Russia Belarus Minsk crisis response"
     scores = index._bm25.get_scores([t for t in terms(query) if index.contains(t)])
     expected = sorted(((index.ids[i], float(s)) for i, s in enumerate(scores) if s > 0), key=lambda h: (-h[1], h[0]))
