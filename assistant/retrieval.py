@@ -48,18 +48,25 @@ class HybridRetriever(BaseRetriever):
 
     def lexical(self, query: str, k: int) -> list[tuple[Chunk, float]]:
         """Top-k chunks by BM25 score (chunks sharing no term with the query left out)."""
-        return self._with_chunks(self.lexical_index().search(query, k))
+        return self._with_chunks(self.lexical_index().search(query, k))[0]
 
     def dense(self, query: str, k: int) -> list[tuple[Chunk, float]]:
         """Top-k chunks by cosine similarity: an exact scan of the saved vectors, or Chroma's HNSW past them."""
+        return self._with_chunks(self._dense_hits(query, k))[0]
+
+    def _dense_hits(self, query: str, k: int) -> list[tuple[str | Chunk, float]]:
+        """(chunk id, cosine) from the saved vectors, or (Chunk, cosine) from HNSW when there are none."""
         vector = self.embeddings.embed_query(query)
         vectors = self.indexes().vectors
-        return self.store.query(vector, k) if vectors is None else self._with_chunks(vectors.search(vector, k))
+        return self.store.query(vector, k) if vectors is None else vectors.search(vector, k)
 
-    def _with_chunks(self, hits: list[tuple[str, float]]) -> list[tuple[Chunk, float]]:
-        """(chunk id, score) hits as (Chunk, score), fetched from the store in one call."""
-        chunks = self.store.get_chunks([chunk_id for chunk_id, _ in hits])
-        return [(chunks[i], score) for i, score in hits if i in chunks]
+    def _with_chunks(self, *rankings: list[tuple[str | Chunk, float]]) -> list[list[tuple[Chunk, float]]]:
+        """Rankings of (chunk id or Chunk, score) as (Chunk, score), the ids fetched from the store in one call
+        (an id deleted meanwhile is left out)."""
+        ids = list(dict.fromkeys(hit for ranking in rankings for hit, _ in ranking if isinstance(hit, str)))
+        chunks: dict = self.store.get_chunks(ids)
+        return [[(chunks[hit] if isinstance(hit, str) else hit, score) for hit, score in ranking
+                 if not isinstance(hit, str) or hit in chunks] for ranking in rankings]
 
     def idf(self, term: str) -> float:
         """Term weight from the current corpus, for answerers that score sentences."""
@@ -73,8 +80,8 @@ class HybridRetriever(BaseRetriever):
     def passages(self, query: str, k: int | None = None) -> list[Passage]:
         """Fuse the dense and lexical rankings and keep the best k."""
         k = k or self.k
-        dense = self.dense(query, self.candidates)
-        lexical = self.lexical(query, self.candidates)
+        dense, lexical = self._with_chunks(self._dense_hits(query, self.candidates),
+                                           self.lexical_index().search(query, self.candidates))
         fused: dict[str, dict] = {}
         for name, ranking in (("dense", dense), ("lexical", lexical)):
             for rank, (chunk, score) in enumerate(ranking, start=1):
