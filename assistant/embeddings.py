@@ -42,7 +42,7 @@ class MiniLMEmbeddings(Embeddings):
     """Mean-pooled, L2-normalised sentence embeddings; load once and pass the instance along."""
 
     def __init__(self, *, model_path: Path | None = None, tokenizer_path: Path | None = None,
-                 batch_size: int = 32, threads: int = 0, cache_size: int = 4096) -> None:
+                 batch_size: int = 16, threads: int = 0, cache_size: int = 4096) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -57,7 +57,7 @@ class MiniLMEmbeddings(Embeddings):
         self._tokenizer = Tokenizer.from_file(str(tokenizer_path or default_tokenizer))
         self._tokenizer.enable_truncation(MAX_TOKENS)
         self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
-        self.batch_size = batch_size
+        self.batch_size = batch_size  # 16 x 256 tokens peaks at ~0.6 GB; 32 at ~1 GB, for no more chunks per CPU second
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         self._cache_lock = threading.Lock()
