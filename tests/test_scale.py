@@ -85,3 +85,17 @@ def test_a_store_of_over_40000_chunks_answers_lists_and_removes(big_store, monke
     again = json.loads(_run(big_store, monkeypatch, "ask", "--json", "What did Quillfeather log?").output)
     assert all(RARE not in c["text"] for c in again["citations"])
     assert len(open_indexes(after).lexical) == count - ENTRIES - 1  # rebuilt from every chunk for the new content
+
+
+@pytest.mark.slow
+def test_a_store_of_over_40000_chunks_syncs_and_passes_the_doctor(big_store, monkeypatch):
+    checked = _run(big_store, monkeypatch, "doctor")
+    assert checked.exit_code == 0 and "FAIL" not in checked.output, checked.output
+    (big_store.knowledge_dir / "ledger-39.txt").unlink()
+    (big_store.knowledge_dir / "ledger-40.txt").write_text(f"{RARE}\n\nNew amber entry.\n", encoding="utf-8")
+    synced = _run(big_store, monkeypatch, "sync", str(big_store.knowledge_dir))
+    assert synced.exit_code == 0, synced.output
+    assert "added\tledger-40" in synced.output and "removed\tledger-39" in synced.output, synced.output
+    assert "ledger-40" in _run(big_store, monkeypatch, "docs").output
+    after = _run(big_store, monkeypatch, "doctor")
+    assert after.exit_code == 0 and "FAIL" not in after.output, after.output
