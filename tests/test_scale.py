@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from assistant import chain
+from assistant import chain, embeddings
 from assistant.cli import cli
 from assistant.indexes import open_indexes
 from assistant.ingest import ingest
@@ -54,6 +54,7 @@ def big_store(tmp_path_factory) -> Settings:
 def _run(settings: Settings, monkeypatch, *args: str):
     """The CLI in this process, with the hashed embedding in place of the model."""
     monkeypatch.setattr(chain, "MiniLMEmbeddings", lambda: HashedEmbeddings(dimensions=DIMENSIONS))
+    monkeypatch.setattr(embeddings, "MiniLMEmbeddings", lambda: HashedEmbeddings(dimensions=DIMENSIONS))
     env = {"ASSISTANT_CHUNK_SIZE": str(CHUNKING["chunk_size"]), "ASSISTANT_CHUNK_OVERLAP": "0"}
     base = ["--data-dir", str(settings.data_dir), "--knowledge-dir", str(settings.knowledge_dir)]
     return CliRunner().invoke(cli, base + list(args), env=env, catch_exceptions=False)
