@@ -92,9 +92,22 @@ class CorpusViews:
         revision = self.service.assistant.store.revision
         if self._cached is None or self._cached[0] != revision:
             docs = self.service.documents()
-            chunks = self.service.assistant.retriever.lexical_index().chunks
-            self._cached = (revision, docs, example_questions(docs, chunks, len(self.chat.example_buttons)))
+            limit = len(self.chat.example_buttons)
+            self._cached = (revision, docs, example_questions(docs, self._recent_chunks(docs, limit), limit))
         return self._cached
+
+    def _recent_chunks(self, docs: list[dict], count: int) -> list:
+        """The first chunks of the most recently added documents: enough for example questions, whatever the
+        store's size."""
+        from dataclasses import replace
+
+        store = self.service.assistant.store
+        chunks = []
+        for doc in sorted(docs, key=lambda d: d.get("ingested_at", ""), reverse=True)[:count]:
+            ids = (store.manifest.documents.get(doc["doc_id"]) or {}).get("chunk_ids", [])[:40]
+            found = store.get_chunks(ids)  # a chunk shared with another document names that one: take it as ours
+            chunks += [replace(found[i], doc_id=doc["doc_id"]) for i in dict.fromkeys(ids) if i in found]
+        return chunks
 
     def current(self, *, clear_choice: bool = False) -> dict:
         """Updates for every view: the table, the removal picker, the collection line and the examples."""
