@@ -53,9 +53,10 @@ class ChatTab:
     picker: Any
 
 
-def build_chat_tab(gr, service: ChatService, settings_html: str, picker) -> ChatTab:
+def build_chat_tab(gr, service: ChatService, settings_html: str, picker=None) -> ChatTab:
     """Lay out the chat tab (the conversation column, then the side column) and wire its events; questions go to
-    the collection chosen in `picker`."""
+    the collection chosen in `picker` (without one, always the settings' collection)."""
+    picker = picker if picker is not None else gr.State(service.assistant.settings.collection)
     with gr.Row(elem_id="chat-layout"):
         with gr.Column(scale=4, min_width=300, elem_id="chat-main"):
             parts = _main_column(gr, read_only=service.assistant.settings.read_only)

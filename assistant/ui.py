@@ -100,13 +100,13 @@ def _answering(call, settings):
 
 
 def _settings_html(assistant: Assistant) -> str:
-    """Which answerer, backend and collection are in use."""
+    """Which answerer, backend, default collection (the picker's first choice) and store are in use."""
     s = assistant.settings
     store = f"Chroma server {s.chroma_host}:{s.chroma_port}" if s.chroma_host else "embedded Chroma"
     answerer = getattr(assistant.answerer, "name", "extractive")
     backend = "none (extractive answers quote the sources)" if answerer == "extractive" else answerer
     return (f'<dl class="settings"><dt>Answerer</dt><dd>{escape(answerer)}</dd><dt>LLM backend</dt>'
-            f"<dd>{escape(backend)}</dd><dt>Collection</dt><dd>{escape(s.collection)}</dd><dt>Store</dt>"
+            f"<dd>{escape(backend)}</dd><dt>Default collection</dt><dd>{escape(s.collection)}</dd><dt>Store</dt>"
             f"<dd>{escape(store)}</dd></dl>")
 
 
