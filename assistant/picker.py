@@ -61,6 +61,8 @@ def wire_picker(gr, app, service: ChatService, picker: Picker, chat, views) -> N
 
     def on_pick(name, store, previous) -> dict:
         """Show the picked collection, in a new conversation unless the one on screen is empty or asks it."""
+        if name == previous:  # picked again (or the picker just lost focus): nothing changes
+            return skip(outputs)
         try:
             name = service.collection_name(name)
             if settings.read_only:
@@ -76,7 +78,9 @@ def wire_picker(gr, app, service: ChatService, picker: Picker, chat, views) -> N
         return picked(name, note) | chat_view(gr, service, chat, store)
 
     outputs = [*ours, *views.outputs, *view_outputs(chat)]
-    picker.dropdown.input(on_pick, [picker.dropdown, chat.chats, picker.picked], outputs, api_visibility="private")
+    # no progress overlay: the picker fires on losing focus too, and the overlay would swallow the next click
+    picker.dropdown.input(on_pick, [picker.dropdown, chat.chats, picker.picked], outputs, api_visibility="private",
+                          show_progress="hidden")
 
     def on_switch(store, chosen) -> dict:
         """A saved conversation was chosen: pick the collection it asked."""
@@ -87,7 +91,7 @@ def wire_picker(gr, app, service: ChatService, picker: Picker, chat, views) -> N
         return picked(chats.collection_of(found, default))
 
     chat.chat_list.input(on_switch, [chat.chats, chat.chat_list], [*ours, *views.outputs], api_visibility="private",
-                         preprocess=False)
+                         preprocess=False, show_progress="hidden")
 
     def on_load(store) -> dict:
         """The page opens on its saved conversation: pick that conversation's collection (if it still exists)."""
