@@ -87,6 +87,7 @@ def test_switching_collection_answers_from_it_in_a_new_conversation(page, served
     assert "Collection: glaciers" in page.locator(".conversation .details").last.inner_text()
     assert "glaciers" in page.locator("#chat-list label", has_text="Rhone").inner_text()
     page.click("#collection-picker input")
+    page.wait_for_timeout(500)  # the list has faded in
     shot(page, "collection-picker", readme=True)
     page.keyboard.press("Escape")
     page.locator("#chat-list label", has_text="Kyrgyzstan").click()  # the saved conversation picks its collection
@@ -109,6 +110,7 @@ def test_the_corpus_tab_follows_the_picker(page):
     removable = page.locator("#remove-choice ul[role=listbox] li").all_inner_texts()
     page.keyboard.press("Escape")
     assert len(removable) == 1 and "Alpine glacier survey" in removable[0]
+    page.wait_for_timeout(500)  # the closed lists have faded out
     shot(page, "collection-picker-corpus")
 
 
