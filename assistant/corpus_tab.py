@@ -91,6 +91,7 @@ class CorpusViews:
         self.gr, self.service, self.tab, self.chat = gr, service, tab, chat
         self.outputs = [tab.table, tab.picker, tab.revision, chat.collection, chat.picker, *chat.example_buttons]
         self._cached: dict[str, tuple[Any, list[dict], list[str]]] = {}
+        self._choices: tuple[Any, list] = (None, [])
 
     def _read(self, collection: str) -> tuple[Any, list[dict], list[str]]:
         """(revision, documents, example questions) of a collection, re-read when the store changed; an unknown
@@ -118,10 +119,16 @@ class CorpusViews:
                  self.tab.picker: gr.Dropdown(choices=choices, value=None) if clear_choice else
                  gr.Dropdown(choices=choices),
                  self.chat.collection: collection_html(docs, name, read_only=read_only),
-                 self.chat.picker: gr.Dropdown(choices=collection_choices(self.service.collections()))}
+                 self.chat.picker: gr.Dropdown(choices=self.choices(revision))}
         for button, question in zip_longest(self.chat.example_buttons, examples):
             views[button] = gr.Button(value=question or "", visible=bool(question))
         return views
+
+    def choices(self, revision: tuple) -> list:
+        """The collection picker's entries, re-read only when some collection changed."""
+        if self._choices[0] != revision[1]:
+            self._choices = (revision[1], collection_choices(self.service.collections()))
+        return self._choices[1]
 
     def name(self, collection: str | None) -> str:
         """The collection to show: the one given, or the app's own when that is no collection name."""
