@@ -188,8 +188,8 @@ def _adder(service: ChatService, views: CorpusViews):
             return
         lines: list[str] = []
         for number, path in enumerate(map(Path, paths or []), start=1):
-            yield {status: "".join(lines) + progress_html(f"Adding {path.name} to “{name}” ({number} of "
-                                                          f"{len(paths)})…")}
+            yield {status: "".join(lines) + progress_html(f"Adding {path.name} ({number} of {len(paths)}) to "
+                                                          f"“{name}”…")}
             done, errors = service.add_files([path], collection=name) if uploaded(path) else \
                 ([], [f"{path.name}: not a file uploaded to this server"])
             lines += [status_html(public(m, settings)) for m in done]
