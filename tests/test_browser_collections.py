@@ -79,7 +79,7 @@ def test_switching_collection_answers_from_it_in_a_new_conversation(page, served
     assert cited_titles(page) == {ESSAY_TITLE}
     pick(page, "glaciers")
     page.wait_for_selector(".conversation.empty")  # a new conversation: the essay answer is not followed up here
-    assert page.locator("#chat-list input").count() == 2
+    page.wait_for_function("document.querySelectorAll('#chat-list input').length === 2", timeout=15000)
     ask(page, "How much length did the Rhone glacier lose in 2022?")
     cited = cited_titles(page)
     assert cited and cited <= titles_in(client, "glaciers") and not cited & titles_in(client, "knowledge")
