@@ -38,12 +38,16 @@ class RequestGuard:
     """ASGI middleware in front of Gradio (passed through `launch(app_kwargs=...)`): bodies over the limit get 413,
     malformed event calls get 422 with a one-line reason, before Gradio parses (and keeps) them."""
 
-    def __init__(self, app) -> None:
-        self.app = app
+    def __init__(self, app, *, read_only: bool = False) -> None:
+        self.app, self.read_only = app, read_only
 
     async def __call__(self, scope, receive, send) -> None:
-        """Check POST bodies (uploads are bounded by Gradio's own max_file_size); pass everything else on."""
-        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"].rstrip("/") == UPLOAD_ROUTE:
+        """Check POST bodies (uploads are bounded by Gradio's own max_file_size, and refused on a read-only
+        server); pass everything else on."""
+        upload = scope["type"] == "http" and scope["path"].rstrip("/") == UPLOAD_ROUTE
+        if upload and self.read_only:
+            return await reject(send, 403, "this server is read-only: uploads are turned off")
+        if scope["type"] != "http" or scope["method"] != "POST" or upload:
             return await self.app(scope, receive, send)
         if _declared_length(scope) > MAX_CONVERSATIONS_BODY:
             return await reject(send, 413, too_big(MAX_CONVERSATIONS_BODY))

@@ -134,6 +134,13 @@ def _page_js(settings) -> str:
     return asset("page.js").replace("__CONFIG__", json.dumps(config))
 
 
+LAUNCH_TRIES = 3
+
+
+class ServeError(RuntimeError):
+    """The web chat could not start; the message says why in one line."""
+
+
 def launch(assistant: Assistant, *, block: bool = True):
     """Serve the app (no share link, no analytics, optional login, guarded requests); returns (app, url)."""
     from starlette.middleware import Middleware
@@ -146,10 +153,19 @@ def launch(assistant: Assistant, *, block: bool = True):
     app.queue(default_concurrency_limit=settings.concurrency)
     auth = (settings.auth_user, settings.auth_password) if settings.auth_user else None
     middleware = [Middleware(AccessGate, max_failures=settings.login_max_failures,
-                             lockout=settings.login_lockout_seconds), Middleware(RequestGuard)]
-    _, url, _ = app.launch(server_name=settings.host, server_port=settings.port, share=False, auth=auth,
-                           prevent_thread_lock=not block, quiet=True, footer_links=["api"],
-                           max_file_size=int(settings.max_upload_mb * 1024 * 1024), theme=theme(),
-                           css=asset("chat.css"), js=_page_js(settings), app_kwargs={"middleware": middleware},
-                           state_session_capacity=MAX_SESSIONS)
-    return app, url
+                             lockout=settings.login_lockout_seconds),
+                  Middleware(RequestGuard, read_only=settings.read_only)]
+    options = dict(server_name=settings.host, server_port=settings.port, share=False, auth=auth,
+                   prevent_thread_lock=not block, quiet=True, footer_links=["api"],
+                   max_file_size=int(settings.max_upload_mb * 1024 * 1024), theme=theme(), css=asset("chat.css"),
+                   js=_page_js(settings), app_kwargs={"middleware": middleware}, state_session_capacity=MAX_SESSIONS)
+    for _ in range(LAUNCH_TRIES):
+        try:
+            _, url, _ = app.launch(**options)
+            return app, url
+        except ValueError as exc:  # Gradio's own check of the page (3 s) timed out: a busy machine
+            app.close()
+            if "localhost is not accessible" not in str(exc):
+                raise
+    raise ServeError(f"the web chat on {settings.host}:{settings.port} did not answer Gradio's start-up check "
+                     f"{LAUNCH_TRIES} times (is the machine very busy?); try again")
