@@ -139,7 +139,9 @@ def test_regenerate_answers_again_with_the_current_settings(page):
     page.fill("#k input[type=number]", "2")
     page.press("#k input[type=number]", "Enter")
     page.click("#regenerate")
-    page.wait_for_timeout(300)
+    # the new answer replaces the old one, whose four passages are on the page until then
+    page.wait_for_function("document.querySelectorAll('.conversation .trace-table tbody tr').length === 2",
+                           timeout=60000)
     wait_finished(page, 1)
     assert page.locator(".conversation > .turn").count() == 1
     page.locator(".conversation .details").last.evaluate("d => { d.open = true; }")
