@@ -23,6 +23,7 @@ from collections.abc import Callable
 from langchain_core.runnables import RunnableSerializable
 from pydantic import ConfigDict
 
+from .aliases import forms
 from .embeddings import MiniLMEmbeddings
 from .models import Check, Draft
 from .prompts import load_prompt
@@ -52,7 +53,7 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
         if problem:
             return _decline(draft, Check(check="question_form", passed=False, detail=problem))
         prof = profile(draft.search_query or draft.question, self.idf)
-        unknown = [n for n in prof.names if not all(self.in_corpus(t) for t in terms(n))]
+        unknown = [n for n in prof.names if not self.known(n)]
         draft.unmentioned = unknown
         if unknown:
             return _decline(draft, Check(check="unknown_names", passed=False, terms=tuple(unknown),
@@ -63,6 +64,10 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
         if draft.refused:
             return draft
         return self.assess(draft, prof)
+
+    def known(self, name: str) -> bool:
+        """Whether the corpus mentions the name, or another name of the same country ("Azerbaijan" for "Baku")."""
+        return any(all(self.in_corpus(t) for t in terms(form)) for form in forms(name))
 
     def assess(self, draft: Draft, prof: Profile) -> Draft:
         """Subject, key terms and answer type of the chosen sentences."""

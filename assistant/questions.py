@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .aliases import expansions, forms
 from .text import STOPWORDS, entities, same_stem, stem, terms, words
 
 # A name is a subject of the question when it is at least this specific (IDF) relative to the most specific one;
@@ -163,9 +164,14 @@ def quantities(sentence: str) -> list[str]:
 
 
 def new_names(sentence: str, question: str) -> list[str]:
-    """Capitalised names in the sentence that the question does not already contain."""
-    asked = set(terms(" ".join(entities(question)))) | _CALENDAR
-    return [name for name in entities(sentence) if not all(term_in(t, asked) for t in terms(name))]
+    """Capitalised names in the sentence that the question does not already contain, under any of its names: the
+    words spelling out one of its acronyms ("Organization for Security and Co-operation in Europe" for "OSCE") and
+    another name of a country it names ("Azerbaijan" for "Baku") are not new."""
+    named = entities(question)
+    asked = set(terms(" ".join(f for n in named for f in forms(n)))) | _CALENDAR
+    spelled = {w for n in named for word in n.split() for w in expansions(word, sentence)}
+    return [name for name in entities(sentence)
+            if not all(term_in(t, asked) for t in terms(name)) and not set(name.split()) <= spelled]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -201,8 +207,9 @@ def term_in(term: str, vocabulary: set[str]) -> bool:
 
 
 def name_in(name: str, vocabulary: set[str]) -> bool:
-    """A (possibly multi-word) name is present when all its terms are."""
-    return all(term_in(t, vocabulary) for t in terms(name))
+    """A (possibly multi-word) name is present when all its terms are, or all the terms of another name of the same
+    country ("Baku" is present where "Azerbaijan" is)."""
+    return any(all(term_in(t, vocabulary) for t in terms(form)) for form in forms(name))
 
 
 def carries_subject(prof: Profile, sentence: str, passage: str = "") -> bool:
