@@ -16,14 +16,14 @@ from .text import terms
 
 _ACRONYM = re.compile(r"[A-Z]{2,6}")
 _TOKEN = re.compile(r"[A-Za-z][\w-]*")
-_JOINERS = frozenset("of for and the in on de du des la le".split())
+_JOINERS = frozenset({"of", "for", "and", "the", "in", "on", "de", "du", "des", "la", "le"})
 
 
 @functools.cache
 def _country_forms() -> dict[str, tuple[str, ...]]:
-    """Every form of every country (its name, capital, demonym and spellings of 3+ letters but not codes, which
-    would match words: "ARM"), keyed by each form in lower case and by each short form in capitals ("US", "UK", "USA") as written; the
-    three-letter ISO codes are left out ("ARM" is more often a word than Armenia)."""
+    """Every form of every country (its name, capital, demonym and spellings of 3+ letters, not codes, which would
+    match words), keyed by each form in lower case and by each short form in capitals ("US", "UK", "USA") as
+    written; the three-letter ISO codes are left out ("ARM" is more often a word than Armenia)."""
     from countryinfo import all_countries
 
     index: dict[str, tuple[str, ...]] = {}
