@@ -77,7 +77,7 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
         cited = sorted({n for _, ns in chosen for n in ns if 1 <= n <= len(draft.passages)})
         quoted = " ".join([s for s, _ in chosen] + [_text(draft, cited)])
         context = set(terms(quoted))
-        missing = [n for n in prof.names if not name_in(n, context)]
+        missing = [n for n in prof.subjects or prof.names if not name_in(n, context)]
         if missing:
             return _decline(draft, Check(check="subject", passed=False, terms=tuple(missing),
                                          detail=f"the quoted passages do not mention {_join(missing)}"))
