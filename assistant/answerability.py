@@ -27,7 +27,8 @@ from .aliases import forms
 from .embeddings import MiniLMEmbeddings
 from .models import Check, Draft
 from .prompts import load_prompt
-from .questions import TYPE_LABELS, Profile, carries_subject, form_problem, name_in, profile, term_in, typed_items
+from .questions import (TYPE_LABELS, Profile, carries_subject, dates, form_problem, name_in, profile, term_in,
+                        typed_items)
 from .support import parse_markers
 from .text import STOPWORDS, terms, words
 
@@ -97,7 +98,8 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
                 detail=f"the quoted passages say nothing about {_quoted(missed)} ({measured})"))
         draft.checks.append(Check(check="key_terms", passed=True, terms=tuple(prof.key_words.values()),
                                   detail=f"the quoted passages carry the question: {measured}"))
-        return self.check_type(draft, prof, chosen, [self.key_coverage(prof, s) for s, _ in chosen])
+        setting = [f"{s} {dates(_text(draft, cited))}" for s, cited in chosen]
+        return self.check_type(draft, prof, chosen, [self.key_coverage(prof, s) for s in setting])
 
     def says_anything(self, prof: Profile, sentences: list[str]) -> bool:
         """Whether the sentences themselves (not their passages) hold one of the question's names or key terms, as

@@ -151,6 +151,12 @@ def typed_items(sentence: str, kind: str, question: str) -> list[str]:
     return names
 
 
+def dates(text: str) -> str:
+    """The years and months a text names: the setting a sentence of it inherits ("the election of August 2020" is
+    the one "80.1 percent of the vote" in the next sentence belongs to)."""
+    return " ".join(m.group(0) for m in _DATE.finditer(text))
+
+
 def quantities(sentence: str) -> list[str]:
     """Numbers, percentages and number words; a year ("2014") or a day of the month ("9 August") is no quantity."""
     out = []
