@@ -53,6 +53,7 @@ _WH = re.compile(r"\b(?:who|what|when|where|which|why|how|whom|whose)\b|^\W*(?:i
 _PLURAL = re.compile(r"\bname (?:them|all|those|these|two|three|four|five)\b|\blist (?:them|the|all)\b|\bwhich "
                      r"[a-z]+(?:ies|[^s]s)\b|\bwho (?:were|are)\b", re.I)
 _COMPILED = [(name, re.compile(pattern, re.I)) for name, pattern in _PATTERNS]
+_LIST_GAP = re.compile(r"\s*(?:,\s*(?:and\s+|or\s+)?|\s(?:and|or|as well as)\s+)(?:[a-z][\w-]*\s+){0,3}")
 
 _NUMBER_WORDS = (
     r"two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|"
@@ -146,9 +147,20 @@ def typed_items(sentence: str, kind: str, question: str) -> list[str]:
     names = new_names(sentence, question)
     if kind == "person":
         return names + [m.group(0) for m in _PERSON_ROLES.finditer(sentence)]
-    if kind == "names" and _PLURAL.search(question) and len(set(names)) < 2:
-        return []  # "which countries ... name them" wants at least two names
+    if kind == "names" and _PLURAL.search(question):
+        return listed(sentence, names)  # "which countries ... name them" wants a list of at least two names
     return names
+
+
+def listed(sentence: str, names: list[str]) -> list[str]:
+    """The names that stand in a list in the sentence ("A, B and C", "both A and B", "the blogger A, the banker B"):
+    two names next to each other with only a comma, "and" or "or" and up to three small words between them."""
+    spans = sorted({(m.start(), m.end()) for n in set(names) for m in re.finditer(rf"\b{re.escape(n)}\b", sentence)})
+    found: list[str] = []
+    for (start, end), (after, stop) in zip(spans, spans[1:], strict=False):
+        if _LIST_GAP.fullmatch(sentence[end:after]):
+            found += [sentence[start:end], sentence[after:stop]]
+    return list(dict.fromkeys(found))
 
 
 def dates(text: str) -> str:
