@@ -19,6 +19,7 @@ recorded.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from langchain_core.runnables import RunnableSerializable
 from pydantic import ConfigDict
@@ -27,8 +28,17 @@ from .aliases import forms
 from .embeddings import MiniLMEmbeddings
 from .models import Check, Draft
 from .prompts import load_prompt
-from .questions import (TYPE_LABELS, Profile, carries_subject, dates, form_problem, name_in, profile, term_in,
-                        typed_items)
+from .questions import (
+    TYPE_LABELS,
+    Profile,
+    carries_subject,
+    dates,
+    form_problem,
+    name_in,
+    profile,
+    term_in,
+    typed_items,
+)
 from .support import parse_markers
 from .text import STOPWORDS, terms, words
 
@@ -116,9 +126,10 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
         if prof.kind is None:
             return draft
         question = draft.search_query or draft.question
+        focused = replace(prof, subjects=(prof.focus,)) if prof.focus else prof
         for (sentence, cited), (share, _) in zip(chosen, coverage, strict=True):
             items = typed_items(sentence, prof.kind, question)
-            if items and share >= self.min_typed_coverage and carries_subject(prof, sentence, _text(draft, cited)):
+            if items and share >= self.min_typed_coverage and carries_subject(focused, sentence, _text(draft, cited)):
                 draft.checks.append(Check(check="answer_type", passed=True, terms=tuple(items[:5]),
                                           detail=f"asked for {prof.kind}; found {_join(items[:3])}"))
                 return draft
