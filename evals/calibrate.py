@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import sys
 import tempfile
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's package, not an installed one
 
 from assistant.embeddings import MiniLMEmbeddings
 from assistant.evaluate import assistant_for, fill_corpus, load_suite
