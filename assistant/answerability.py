@@ -40,7 +40,7 @@ from .questions import (
     typed_items,
 )
 from .support import parse_markers
-from .text import STOPWORDS, terms, words
+from .text import STOPWORDS, stem, terms, words
 
 
 class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
@@ -55,6 +55,7 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
     soft_match: float = 0.55
     min_semantic: float = 0.4
     min_typed_coverage: float = 0.5
+    predicate_match: float = 0.55
     name: str = "answerability"
 
     def invoke(self, input: Draft, config=None, **kwargs) -> Draft:
@@ -108,6 +109,10 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
                 detail=f"the quoted passages say nothing about {_quoted(missed)} ({measured})"))
         draft.checks.append(Check(check="key_terms", passed=True, terms=tuple(prof.key_words.values()),
                                   detail=f"the quoted passages carry the question: {measured}"))
+        if prof.predicate and not self.holds(prof.predicate, [s for s, _ in chosen]):
+            return self.partial(draft, prof, chosen, Check(
+                check="predicate", passed=False, terms=(prof.predicate,),
+                detail=f"the question asks what its subject was “{prof.predicate}”; no quoted sentence says so"))
         setting = [f"{s} {dates(_text(draft, cited))}" for s, cited in chosen]
         return self.check_type(draft, prof, chosen, [self.key_coverage(prof, s) for s in setting])
 
@@ -147,6 +152,18 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
         weights = {t: self.idf(t) for t in prof.key_words}
         total = sum(weights.values()) or 1.0
         return 1.0 - sum(weights[t] for t in absent) / total, [prof.key_words[t] for t in absent]
+
+    def holds(self, word: str, sentences: list[str]) -> bool:
+        """Whether the sentences hold the word, as itself, a word of its family or a word whose embedding cosine
+        with it is at least predicate_match."""
+        text = " ".join(sentences)
+        if term_in(stem(word), set(terms(text))):
+            return True
+        content = [w for w in dict.fromkeys(words(text)) if w not in STOPWORDS and len(w) > 2]
+        if not content:
+            return False
+        vectors = self.embeddings.encode_cached([word] + content)
+        return float((vectors[1:] @ vectors[0]).max()) >= self.predicate_match
 
     def closest(self, question: str, sentences: list[str]) -> float:
         """Cosine similarity between the question and the quoted sentence closest to it in meaning."""

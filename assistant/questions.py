@@ -53,6 +53,9 @@ _WH = re.compile(r"\b(?:who|what|when|where|which|why|how|whom|whose)\b|^\W*(?:i
 _PLURAL = re.compile(r"\bname (?:them|all|those|these|two|three|four|five)\b|\blist (?:them|the|all)\b|\bwhich "
                      r"[a-z]+(?:ies|[^s]s)\b|\bwho (?:were|are)\b", re.I)
 _COMPILED = [(name, re.compile(pattern, re.I)) for name, pattern in _PATTERNS]
+_PREDICATE = re.compile(r"\b(?:[Ww]ho|[Ww]hat|[Ww]hen|[Ww]here|[Ww]hich|[Ww]hy|[Hh]ow|[Ww]hom)\b[^?]*?\b"
+                        r"(?:(?:did|does|do)\s+(?:[A-Z][\w-]*\s+)+(?:[a-z]+ly\s+)?([a-z][\w-]*(?:ss|[^s\W]))|(?:was|were|is|are|has|have|"
+                        r"had)\s+(?:[A-Z][\w-]*\s+)+(?:[a-z]+ly\s+)?([a-z][\w-]*(?:ed|en|wn)))\b")
 _LIST_GAP = re.compile(r"\s*(?:,\s*(?:and\s+|or\s+)?|\s(?:and|or|as well as)\s+)(?:[a-z][\w-]*\s+){0,3}")
 
 _NUMBER_WORDS = (
@@ -201,6 +204,19 @@ class Profile:
     focus: str | None
     kind: str | None
     subjects: tuple[str, ...] = ()
+    predicate: str | None = None
+
+
+def predicate(question: str) -> str | None:
+    """The verb a wh-question asks about its named subject ("What was Atambayev *charged* with?", "What post did
+    Zas *hold*?"): after "did/does/do" and a proper name a word not ending in -s (a noun would: "did Azerbaijani
+    forces"), after "was/has/..." a participle; None when there is no such frame or the verb only frames the
+    question ("say", "do", "have")."""
+    m = _PREDICATE.search(question)
+    word = (m.group(1) or m.group(2)) if m else None
+    if not word or word in STOPWORDS or stem(word) in FRAMING:
+        return None
+    return word
 
 
 def profile(question: str, idf: Callable[[str], float]) -> Profile:
@@ -215,7 +231,8 @@ def profile(question: str, idf: Callable[[str], float]) -> Profile:
     weight = {n: max((idf(t) for t in terms(n)), default=0.0) for n in names}
     focus = max(names, key=weight.__getitem__) if names else None
     subjects = tuple(n for n in names if focus and weight[n] >= SUBJECT_SHARE * weight[focus])
-    return Profile(names=names, key_words=key_words, focus=focus, kind=expected_type(question), subjects=subjects)
+    return Profile(names=names, key_words=key_words, focus=focus, kind=expected_type(question), subjects=subjects,
+                   predicate=predicate(question))
 
 
 def term_in(term: str, vocabulary: set[str]) -> bool:
