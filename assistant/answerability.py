@@ -112,7 +112,7 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
         if prof.predicate and not self.holds(prof.predicate, [s for s, _ in chosen]):
             return self.partial(draft, prof, chosen, Check(
                 check="predicate", passed=False, terms=(prof.predicate,),
-                detail=f"the question asks what its subject was “{prof.predicate}”; no quoted sentence says so"))
+                detail=f"no quoted sentence holds the asked verb “{prof.predicate}” or a word close to it"))
         setting = [f"{s} {dates(_text(draft, cited))}" for s, cited in chosen]
         return self.check_type(draft, prof, chosen, [self.key_coverage(prof, s) for s in setting])
 
