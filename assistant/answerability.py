@@ -32,6 +32,7 @@ from .questions import (
     TYPE_LABELS,
     Profile,
     carries_subject,
+    counted,
     dates,
     form_problem,
     name_in,
@@ -134,7 +135,8 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
         focused = replace(prof, subjects=(prof.focus,)) if prof.focus else prof
         for (sentence, cited), (share, _) in zip(chosen, coverage, strict=True):
             items = typed_items(sentence, prof.kind, question)
-            if items and share >= self.min_typed_coverage and carries_subject(focused, sentence, _text(draft, cited)):
+            about = share >= self.min_typed_coverage or bool(counted(sentence, question))
+            if items and about and carries_subject(focused, sentence, _text(draft, cited)):
                 draft.checks.append(Check(check="answer_type", passed=True, terms=tuple(items[:5]),
                                           detail=f"asked for {prof.kind}; found {_join(items[:3])}"))
                 return draft

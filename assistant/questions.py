@@ -53,6 +53,7 @@ _WH = re.compile(r"\b(?:who|what|when|where|which|why|how|whom|whose)\b|^\W*(?:i
 _PLURAL = re.compile(r"\bname (?:them|all|those|these|two|three|four|five)\b|\blist (?:them|the|all)\b|\bwhich "
                      r"[a-z]+(?:ies|[^s]s)\b|\bwho (?:were|are)\b", re.I)
 _COMPILED = [(name, re.compile(pattern, re.I)) for name, pattern in _PATTERNS]
+_HOW_MANY = re.compile(r"\bhow many (?:more |fewer )?([a-z][\w-]*)", re.I)
 _PREDICATE = re.compile(r"\b(?:[Ww]ho|[Ww]hat|[Ww]hen|[Ww]here|[Ww]hich|[Ww]hy|[Hh]ow|[Ww]hom)\b[^?]*?\b"
                         r"(?:(?:did|does|do)\s+(?:[A-Z][\w-]*\s+)+(?:[a-z]+ly\s+)?([a-z][\w-]*(?:ss|[^s\W]))|(?:was|were|is|are|has|have|"
                         r"had)\s+(?:[A-Z][\w-]*\s+)+(?:[a-z]+ly\s+)?([a-z][\w-]*(?:ed|en|wn)))\b")
@@ -164,6 +165,21 @@ def listed(sentence: str, names: list[str]) -> list[str]:
         if _LIST_GAP.fullmatch(sentence[end:after]):
             found += [sentence[start:end], sentence[after:stop]]
     return list(dict.fromkeys(found))
+
+
+def counted(sentence: str, question: str) -> list[str]:
+    """For "how many X ...?", the figures in the sentence that count X itself ("nine million people" for "How many
+    people live in Belarus?"): a quantity followed, within three words, by X or a word of its family."""
+    asked = _HOW_MANY.search(question)
+    if not asked:
+        return []
+    noun = stem(asked.group(1).lower())
+    found = []
+    for m in _QUANTITY.finditer(sentence):
+        following = terms(" ".join(sentence[m.end():].split()[:3]))
+        if any(t == noun or same_stem(t, noun) for t in following):
+            found.append(m.group(0))
+    return found
 
 
 def dates(text: str) -> str:

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from assistant.chain import build_assistant
-from assistant.questions import expected_type, predicate, typed_items
+from assistant.questions import counted, expected_type, predicate, typed_items
 from assistant.settings import Settings
 
 DOCS = {
@@ -182,3 +182,10 @@ def test_a_verb_the_sources_never_say_of_the_subject_is_a_partial_answer(town):
     assert "praised" in answer.text and answer.verified_sentences == 0
     founded = town.ask("In which year did Elena Castell found the harbour authority?")
     assert not founded.refused and "1921" in founded.text, founded.checks
+
+
+def test_a_figure_that_counts_the_asked_thing_answers_how_many():
+    question = "How many people live in Belarus?"
+    assert counted("Belarus is a country of a little over nine million people.", question) == ["nine", "million"]
+    assert counted("Several thousand soldiers were killed.", "How many civilians were killed?") == []
+    assert counted("Any figure at all: 40 percent.", "What share of the vote?") == []
