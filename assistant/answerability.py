@@ -9,9 +9,12 @@ is the only model used), that
   3. one chosen sentence carries what is asked: the question's key terms (check `key_terms`), and the sentences
      themselves, not only their passages, hold a word of the question or are close to it in meaning (check
      `relevance`: a model copying a stray fragment of an on-topic passage, such as an injected "PWNED", fails it),
-  4. a question asking for a number, date, person, place or names gets a sentence holding one next to the
+  4. a question asking what its named subject did ("What was X charged with?") gets a sentence holding that verb
+     or a word close to it                                              (check `predicate`),
+  5. a question asking for a number, date, person, place or names gets a sentence holding one next to the
      subject                                                            (check `answer_type`).
-A failure of 0, 1, 2 or `relevance` declines; a failure of 3 or 4 when the subject is there gives a partial answer
+A name also counts under another name of the same country ("Baku" for Azerbaijan: assistant/aliases.py).
+A failure of 0, 1, 2 or `relevance` declines; a failure of 3, 4 or 5 when the subject is there gives a partial answer
 ("The sources mention X but do not say Y", with the passage quoted), which counts as declined. Every check is
 recorded.
 """
