@@ -1,6 +1,6 @@
-"""Other names for the same thing (a country's capital, demonym and short forms; an acronym spelled out), lists of
-names, and the dates a sentence inherits from its passage: unit checks, then the answerability stage over a small
-corpus written for this test."""
+"""Answerability rules beyond the basic checks: other names for the same thing (a country's capital, demonym and
+short forms; an acronym spelled out), lists of names, the dates a sentence inherits from its passage and the name a
+figure must stand next to: unit checks, then the answerability stage over a small corpus written for this test."""
 
 import pytest
 
@@ -24,6 +24,14 @@ The parliamentary election was held on 14 March 2021 in the republic of Valdoria
 62 percent of the vote, and the opposition called the count unfair.
 
 The treaty on river traffic was signed by Chile, Peru and Bolivia after long talks.
+""",
+    "alliance.md": """# The Alliance in 2022
+
+In January 2022 the CSTO sent about two thousand troops to Kazakhstan to guard airports.
+""",
+    "alliance-forces.md": """# The Alliance's Forces
+
+The CSTO also has a Collective Rapid Reaction Force, created in 2009, and holds joint exercises.
 """,
 }
 
@@ -108,3 +116,10 @@ def test_a_wrapped_line_that_ends_mid_sentence_is_no_heading():
     assert [collapse(text[s:e]) for s, e in spans] == ["The vote was held in March.",
                                                          "The ruling party received 62 percent of the vote.",
                                                          "Counted."]
+
+
+def test_a_figure_must_stand_next_to_the_most_specific_name_asked_about(region):
+    answer = region.ask("How many troops make up the CSTO's Collective Rapid Reaction Force?")
+    assert answer.refused and answer.partial, answer.text
+    sent = region.ask("How many troops did the CSTO send to Kazakhstan?")
+    assert not sent.refused and "two thousand troops" in sent.text
