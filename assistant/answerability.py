@@ -44,7 +44,7 @@ from .questions import (
     typed_items,
 )
 from .support import parse_markers
-from .text import STOPWORDS, stem, terms, words
+from .text import STOPWORDS, stem, surroundings, terms, words
 
 
 class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
@@ -90,8 +90,7 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
         chosen = [(s, cited) for s, cited in parse_markers(draft.text) if cited]
         if not chosen:
             return draft  # nothing cited: citation validation declines it and says so
-        cited = sorted({n for _, ns in chosen for n in ns if 1 <= n <= len(draft.passages)})
-        quoted = " ".join([s for s, _ in chosen] + [_text(draft, cited)])
+        quoted = " ".join([s for s, _ in chosen] + [_text(draft, ns, s) for s, ns in chosen])
         context = set(terms(quoted))
         missing = [n for n in prof.subjects or prof.names if not name_in(n, context)]
         if missing:
@@ -117,7 +116,7 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
             return self.partial(draft, prof, chosen, Check(
                 check="predicate", passed=False, terms=(prof.predicate,),
                 detail=f"no quoted sentence holds the asked verb “{prof.predicate}” or a word close to it"))
-        setting = [f"{s} {dates(_text(draft, cited))}" for s, cited in chosen]
+        setting = [f"{s} {dates(_text(draft, cited, s))}" for s, cited in chosen]
         return self.check_type(draft, prof, chosen, [self.key_coverage(prof, s) for s in setting])
 
     def says_anything(self, prof: Profile, sentences: list[str]) -> bool:
@@ -139,7 +138,7 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
         for (sentence, cited), (share, _) in zip(chosen, coverage, strict=True):
             items = typed_items(sentence, prof.kind, question)
             about = share >= self.min_typed_coverage or bool(counted(sentence, question))
-            if items and about and carries_subject(focused, sentence, _text(draft, cited)):
+            if items and about and carries_subject(focused, sentence, _text(draft, cited, sentence)):
                 draft.checks.append(Check(check="answer_type", passed=True, terms=tuple(items[:5]),
                                           detail=f"asked for {prof.kind}; found {_join(items[:3])}"))
                 return draft
@@ -194,7 +193,7 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
                                          "the question's key terms"))
         wanted = TYPE_LABELS[prof.kind] if check.check == "answer_type" else \
             f"anything about {_quoted(list(check.terms))}"
-        mention = next((c for c in chosen if carries_subject(prof, c[0], _text(draft, c[1]))), chosen[0])
+        mention = next((c for c in chosen if carries_subject(prof, c[0], _text(draft, c[1], c[0]))), chosen[0])
         markers = "".join(f" [{n}]" for n in mention[1])
         draft.text = f"The sources mention {subject} but do not say {wanted}. {mention[0]}{markers}"
         draft.refused, draft.partial, draft.decision = True, True, "partial"
@@ -219,7 +218,8 @@ def _quoted(items: list[str]) -> str:
     return _join([f"“{w}”" for w in items])
 
 
-def _text(draft: Draft, cited: list[int]) -> str:
-    """The titles and texts of the passages a sentence cites (a document's title says what all of it is about)."""
+def _text(draft: Draft, cited: list[int], sentence: str) -> str:
+    """What a sentence is about, from the passages it cites: each one's title (what all of the document is about)
+    and the paragraph the sentence stands in (a passage can hold other paragraphs on other things)."""
     chunks = [draft.passages[n - 1].chunk for n in cited if 1 <= n <= len(draft.passages)]
-    return "\n".join(f"{c.title}\n{c.text}" for c in chunks)
+    return "\n".join(f"{c.title}\n{surroundings(c.text, sentence)}" for c in chunks)

@@ -4,16 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from .browser_kit import DESKTOP, ask, chromium, goto, shot
+from .browser_kit import DESKTOP, ask, goto, shot
 from .conftest import served_essay
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
 
 
 def test_the_login_form_lets_the_right_password_in_and_says_when_it_is_wrong(browser, tmp_path, embeddings):
