@@ -38,6 +38,7 @@ from .questions import (
     counted,
     dates,
     form_problem,
+    inflects,
     name_in,
     profile,
     term_in,
@@ -161,7 +162,7 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
         """Whether the sentences hold the word, as itself, a word of its family or a word whose embedding cosine
         with it is at least predicate_match."""
         text = " ".join(sentences)
-        if term_in(stem(word), set(terms(text))):
+        if term_in(stem(word), set(terms(text))) or any(inflects(word, w) for w in words(text)):
             return True
         content = [w for w in dict.fromkeys(words(text)) if w not in STOPWORDS and len(w) > 2]
         if not content:

@@ -182,6 +182,13 @@ def counted(sentence: str, question: str) -> list[str]:
     return found
 
 
+def inflects(verb: str, word: str) -> bool:
+    """Whether the word is an inflection of the verb: "logged" of "log", "stopping" of "stop", "making" of "make",
+    "supplies" of "supply" (the light stemmer leaves "logg" and "log" apart)."""
+    bases = {verb, verb + verb[-1:], verb.removesuffix("e"), verb[:-1] + "i" if verb.endswith("y") else verb}
+    return word == verb or any(word == b + ending for b in bases for ending in ("s", "es", "d", "ed", "ing"))
+
+
 def dates(text: str) -> str:
     """The years and months a text names: the setting a sentence of it inherits ("the election of August 2020" is
     the one "80.1 percent of the vote" in the next sentence belongs to)."""

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from assistant.chain import build_assistant
-from assistant.questions import counted, expected_type, predicate, typed_items
+from assistant.questions import counted, expected_type, inflects, predicate, typed_items
 from assistant.settings import Settings
 
 DOCS = {
@@ -189,3 +189,11 @@ def test_a_figure_that_counts_the_asked_thing_answers_how_many():
     assert counted("Belarus is a country of a little over nine million people.", question) == ["nine", "million"]
     assert counted("Several thousand soldiers were killed.", "How many civilians were killed?") == []
     assert counted("Any figure at all: 40 percent.", "What share of the vote?") == []
+
+
+@pytest.mark.parametrize(("verb", "word", "expected"), [
+    ("log", "logged", True), ("stop", "stopping", True), ("make", "making", True), ("supply", "supplies", True),
+    ("log", "logo", False), ("hold", "holiday", False),
+])
+def test_an_inflected_verb_is_the_asked_verb(verb, word, expected):
+    assert inflects(verb, word) is expected
