@@ -71,7 +71,8 @@ def _pieces(text: str, start: int, end: int) -> list[tuple[int, int, bool]]:
     for n, (lo, hi) in enumerate(lines):
         line = text[lo:hi].strip()
         following = text[lines[n + 1][0]:lines[n + 1][1]].strip() if n + 1 < len(lines) else None
-        heading = line.startswith("#") or _title_like(line, following)
+        begins_line = text[:lo].rstrip(" \t")[-1:] in ("", "\n")  # a heading never starts after a sentence's end
+        heading = line.startswith("#") or (begins_line and _title_like(line, following))
         if not pieces or heading or pieces[-1][2] or _LIST_MARKER.match(line):
             pieces.append((lo, hi, heading))
         else:

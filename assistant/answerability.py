@@ -9,9 +9,12 @@ is the only model used), that
   3. one chosen sentence carries what is asked: the question's key terms (check `key_terms`), and the sentences
      themselves, not only their passages, hold a word of the question or are close to it in meaning (check
      `relevance`: a model copying a stray fragment of an on-topic passage, such as an injected "PWNED", fails it),
-  4. a question asking for a number, date, person, place or names gets a sentence holding one next to the
+  4. a question asking what its named subject did ("What was X charged with?") gets a sentence holding that verb
+     or a word close to it                                              (check `predicate`),
+  5. a question asking for a number, date, person, place or names gets a sentence holding one next to the
      subject                                                            (check `answer_type`).
-A failure of 0, 1, 2 or `relevance` declines; a failure of 3 or 4 when the subject is there gives a partial answer
+A name also counts under another name of the same country ("Baku" for Azerbaijan: assistant/aliases.py).
+A failure of 0, 1, 2 or `relevance` declines; a failure of 3, 4 or 5 when the subject is there gives a partial answer
 ("The sources mention X but do not say Y", with the passage quoted), which counts as declined. Every check is
 recorded.
 """
@@ -19,16 +22,30 @@ recorded.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from langchain_core.runnables import RunnableSerializable
 from pydantic import ConfigDict
 
+from .aliases import forms
 from .embeddings import MiniLMEmbeddings
 from .models import Check, Draft
 from .prompts import load_prompt
-from .questions import TYPE_LABELS, Profile, carries_subject, form_problem, name_in, profile, term_in, typed_items
+from .questions import (
+    TYPE_LABELS,
+    Profile,
+    carries_subject,
+    counted,
+    dates,
+    form_problem,
+    inflects,
+    name_in,
+    profile,
+    term_in,
+    typed_items,
+)
 from .support import parse_markers
-from .text import STOPWORDS, surroundings, terms, words
+from .text import STOPWORDS, stem, surroundings, terms, words
 
 
 class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
@@ -43,6 +60,7 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
     soft_match: float = 0.55
     min_semantic: float = 0.4
     min_typed_coverage: float = 0.5
+    predicate_match: float = 0.55
     name: str = "answerability"
 
     def invoke(self, input: Draft, config=None, **kwargs) -> Draft:
@@ -52,7 +70,7 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
         if problem:
             return _decline(draft, Check(check="question_form", passed=False, detail=problem))
         prof = profile(draft.search_query or draft.question, self.idf)
-        unknown = [n for n in prof.names if not all(self.in_corpus(t) for t in terms(n))]
+        unknown = [n for n in prof.names if not self.known(n)]
         draft.unmentioned = unknown
         if unknown:
             return _decline(draft, Check(check="unknown_names", passed=False, terms=tuple(unknown),
@@ -64,6 +82,10 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
             return draft
         return self.assess(draft, prof)
 
+    def known(self, name: str) -> bool:
+        """Whether the corpus mentions the name, or another name of the same country ("Azerbaijan" for "Baku")."""
+        return any(all(self.in_corpus(t) for t in terms(form)) for form in forms(name))
+
     def assess(self, draft: Draft, prof: Profile) -> Draft:
         """Subject, key terms and answer type of the chosen sentences."""
         chosen = [(s, cited) for s, cited in parse_markers(draft.text) if cited]
@@ -71,7 +93,7 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
             return draft  # nothing cited: citation validation declines it and says so
         quoted = " ".join([s for s, _ in chosen] + [_text(draft, ns, s) for s, ns in chosen])
         context = set(terms(quoted))
-        missing = [n for n in prof.names if not name_in(n, context)]
+        missing = [n for n in prof.subjects or prof.names if not name_in(n, context)]
         if missing:
             return _decline(draft, Check(check="subject", passed=False, terms=tuple(missing),
                                          detail=f"the quoted passages do not mention {_join(missing)}"))
@@ -91,7 +113,12 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
                 detail=f"the quoted passages say nothing about {_quoted(missed)} ({measured})"))
         draft.checks.append(Check(check="key_terms", passed=True, terms=tuple(prof.key_words.values()),
                                   detail=f"the quoted passages carry the question: {measured}"))
-        return self.check_type(draft, prof, chosen, [self.key_coverage(prof, s) for s, _ in chosen])
+        if prof.predicate and not self.holds(prof.predicate, [s for s, _ in chosen]):
+            return self.partial(draft, prof, chosen, Check(
+                check="predicate", passed=False, terms=(prof.predicate,),
+                detail=f"no quoted sentence holds the asked verb “{prof.predicate}” or a word close to it"))
+        setting = [f"{s} {dates(_text(draft, cited, s))}" for s, cited in chosen]
+        return self.check_type(draft, prof, chosen, [self.key_coverage(prof, s) for s in setting])
 
     def says_anything(self, prof: Profile, sentences: list[str]) -> bool:
         """Whether the sentences themselves (not their passages) hold one of the question's names or key terms, as
@@ -108,10 +135,11 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
         if prof.kind is None:
             return draft
         question = draft.search_query or draft.question
+        focused = replace(prof, subjects=(prof.focus,)) if prof.focus else prof
         for (sentence, cited), (share, _) in zip(chosen, coverage, strict=True):
             items = typed_items(sentence, prof.kind, question)
-            about = _text(draft, cited, sentence)
-            if items and share >= self.min_typed_coverage and carries_subject(prof, sentence, about):
+            about = share >= self.min_typed_coverage or bool(counted(sentence, question))
+            if items and about and carries_subject(focused, sentence, _text(draft, cited, sentence)):
                 draft.checks.append(Check(check="answer_type", passed=True, terms=tuple(items[:5]),
                                           detail=f"asked for {prof.kind}; found {_join(items[:3])}"))
                 return draft
@@ -129,6 +157,18 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
         weights = {t: self.idf(t) for t in prof.key_words}
         total = sum(weights.values()) or 1.0
         return 1.0 - sum(weights[t] for t in absent) / total, [prof.key_words[t] for t in absent]
+
+    def holds(self, word: str, sentences: list[str]) -> bool:
+        """Whether the sentences hold the word, as itself, a word of its family or a word whose embedding cosine
+        with it is at least predicate_match."""
+        text = " ".join(sentences)
+        if term_in(stem(word), set(terms(text))) or any(inflects(word, w) for w in words(text)):
+            return True
+        content = [w for w in dict.fromkeys(words(text)) if w not in STOPWORDS and len(w) > 2]
+        if not content:
+            return False
+        vectors = self.embeddings.encode_cached([word] + content)
+        return float((vectors[1:] @ vectors[0]).max()) >= self.predicate_match
 
     def closest(self, question: str, sentences: list[str]) -> float:
         """Cosine similarity between the question and the quoted sentence closest to it in meaning."""

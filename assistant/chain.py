@@ -168,6 +168,7 @@ def build_assistant(settings: Settings, *, embeddings: MiniLMEmbeddings | None =
     answerability = AnswerabilityCheck(embeddings=embeddings, idf=retriever.idf, in_corpus=retriever.contains,
                                        min_key_coverage=settings.min_key_coverage, soft_match=settings.soft_match,
                                        min_semantic=settings.min_semantic,
-                                       min_typed_coverage=settings.min_typed_coverage)
+                                       min_typed_coverage=settings.min_typed_coverage,
+                                       predicate_match=settings.predicate_match)
     return Assistant(settings=settings, embeddings=embeddings, store=store, retriever=retriever,
                      answerer=answerer, answerability=answerability)

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .aliases import expansions, forms
 from .text import STOPWORDS, entities, same_stem, stem, terms, words
 
 # A name is a subject of the question when it is at least this specific (IDF) relative to the most specific one;
@@ -52,6 +53,11 @@ _WH = re.compile(r"\b(?:who|what|when|where|which|why|how|whom|whose)\b|^\W*(?:i
 _PLURAL = re.compile(r"\bname (?:them|all|those|these|two|three|four|five)\b|\blist (?:them|the|all)\b|\bwhich "
                      r"[a-z]+(?:ies|[^s]s)\b|\bwho (?:were|are)\b", re.I)
 _COMPILED = [(name, re.compile(pattern, re.I)) for name, pattern in _PATTERNS]
+_HOW_MANY = re.compile(r"\bhow many (?:more |fewer )?([a-z][\w-]*)", re.I)
+_PREDICATE = re.compile(r"\b(?:[Ww]ho|[Ww]hat|[Ww]hen|[Ww]here|[Ww]hich|[Ww]hy|[Hh]ow|[Ww]hom)\b[^?]*?\b"
+                        r"(?:(?:did|does|do)\s+(?:[A-Z][\w-]*\s+)+(?:[a-z]+ly\s+)?([a-z][\w-]*(?:ss|[^s\W]))|(?:was|were|is|are|has|have|"
+                        r"had)\s+(?:[A-Z][\w-]*\s+)+(?:[a-z]+ly\s+)?([a-z][\w-]*(?:ed|en|wn)))\b")
+_LIST_GAP = re.compile(r"\s*(?:,\s*(?:and\s+|or\s+)?|\s(?:and|or|as well as)\s+)(?:[a-z][\w-]*\s+){0,3}")
 
 _NUMBER_WORDS = (
     r"two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|"
@@ -145,9 +151,48 @@ def typed_items(sentence: str, kind: str, question: str) -> list[str]:
     names = new_names(sentence, question)
     if kind == "person":
         return names + [m.group(0) for m in _PERSON_ROLES.finditer(sentence)]
-    if kind == "names" and _PLURAL.search(question) and len(set(names)) < 2:
-        return []  # "which countries ... name them" wants at least two names
+    if kind == "names" and _PLURAL.search(question):
+        return listed(sentence, names)  # "which countries ... name them" wants a list of at least two names
     return names
+
+
+def listed(sentence: str, names: list[str]) -> list[str]:
+    """The names that stand in a list in the sentence ("A, B and C", "both A and B", "the blogger A, the banker B"):
+    two names next to each other with only a comma, "and" or "or" and up to three small words between them."""
+    spans = sorted({(m.start(), m.end()) for n in set(names) for m in re.finditer(rf"\b{re.escape(n)}\b", sentence)})
+    found: list[str] = []
+    for (start, end), (after, stop) in zip(spans, spans[1:], strict=False):
+        if _LIST_GAP.fullmatch(sentence[end:after]):
+            found += [sentence[start:end], sentence[after:stop]]
+    return list(dict.fromkeys(found))
+
+
+def counted(sentence: str, question: str) -> list[str]:
+    """For "how many X ...?", the figures in the sentence that count X itself ("nine million people" for "How many
+    people live in Belarus?"): a quantity followed, within three words, by X or a word of its family."""
+    asked = _HOW_MANY.search(question)
+    if not asked:
+        return []
+    noun = stem(asked.group(1).lower())
+    found = []
+    for m in _QUANTITY.finditer(sentence):
+        following = terms(" ".join(sentence[m.end():].split()[:3]))
+        if any(t == noun or same_stem(t, noun) for t in following):
+            found.append(m.group(0))
+    return found
+
+
+def inflects(verb: str, word: str) -> bool:
+    """Whether the word is an inflection of the verb: "logged" of "log", "stopping" of "stop", "making" of "make",
+    "supplies" of "supply" (the light stemmer leaves "logg" and "log" apart)."""
+    bases = {verb, verb + verb[-1:], verb.removesuffix("e"), verb[:-1] + "i" if verb.endswith("y") else verb}
+    return word == verb or any(word == b + ending for b in bases for ending in ("s", "es", "d", "ed", "ing"))
+
+
+def dates(text: str) -> str:
+    """The years and months a text names: the setting a sentence of it inherits ("the election of August 2020" is
+    the one "80.1 percent of the vote" in the next sentence belongs to)."""
+    return " ".join(m.group(0) for m in _DATE.finditer(text))
 
 
 def quantities(sentence: str) -> list[str]:
@@ -163,9 +208,14 @@ def quantities(sentence: str) -> list[str]:
 
 
 def new_names(sentence: str, question: str) -> list[str]:
-    """Capitalised names in the sentence that the question does not already contain."""
-    asked = set(terms(" ".join(entities(question)))) | _CALENDAR
-    return [name for name in entities(sentence) if not all(term_in(t, asked) for t in terms(name))]
+    """Capitalised names in the sentence that the question does not already contain, under any of its names: the
+    words spelling out one of its acronyms ("Organization for Security and Co-operation in Europe" for "OSCE") and
+    another name of a country it names ("Azerbaijan" for "Baku") are not new."""
+    named = entities(question)
+    asked = set(terms(" ".join(f for n in named for f in forms(n)))) | _CALENDAR
+    spelled = {w for n in named for word in n.split() for w in expansions(word, sentence)}
+    return [name for name in entities(sentence)
+            if not all(term_in(t, asked) for t in terms(name)) and not set(name.split()) <= spelled]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -177,6 +227,19 @@ class Profile:
     focus: str | None
     kind: str | None
     subjects: tuple[str, ...] = ()
+    predicate: str | None = None
+
+
+def predicate(question: str) -> str | None:
+    """The verb a wh-question asks about its named subject ("What was Atambayev *charged* with?", "What post did
+    Zas *hold*?"): after "did/does/do" and a proper name a word not ending in -s (a noun would: "did Azerbaijani
+    forces"), after "was/has/..." a participle; None when there is no such frame or the verb only frames the
+    question ("say", "do", "have")."""
+    m = _PREDICATE.search(question)
+    word = (m.group(1) or m.group(2)) if m else None
+    if not word or word in STOPWORDS or stem(word) in FRAMING:
+        return None
+    return word
 
 
 def profile(question: str, idf: Callable[[str], float]) -> Profile:
@@ -191,7 +254,8 @@ def profile(question: str, idf: Callable[[str], float]) -> Profile:
     weight = {n: max((idf(t) for t in terms(n)), default=0.0) for n in names}
     focus = max(names, key=weight.__getitem__) if names else None
     subjects = tuple(n for n in names if focus and weight[n] >= SUBJECT_SHARE * weight[focus])
-    return Profile(names=names, key_words=key_words, focus=focus, kind=expected_type(question), subjects=subjects)
+    return Profile(names=names, key_words=key_words, focus=focus, kind=expected_type(question), subjects=subjects,
+                   predicate=predicate(question))
 
 
 def term_in(term: str, vocabulary: set[str]) -> bool:
@@ -201,8 +265,9 @@ def term_in(term: str, vocabulary: set[str]) -> bool:
 
 
 def name_in(name: str, vocabulary: set[str]) -> bool:
-    """A (possibly multi-word) name is present when all its terms are."""
-    return all(term_in(t, vocabulary) for t in terms(name))
+    """A (possibly multi-word) name is present when all its terms are, or all the terms of another name of the same
+    country ("Baku" is present where "Azerbaijan" is)."""
+    return any(all(term_in(t, vocabulary) for t in terms(form)) for form in forms(name))
 
 
 def carries_subject(prof: Profile, sentence: str, passage: str = "") -> bool:

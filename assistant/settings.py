@@ -33,6 +33,7 @@ class Settings:
     soft_match: float = 0.55
     min_semantic: float = 0.4
     min_typed_coverage: float = 0.5
+    predicate_match: float = 0.55
     llm: str = "extractive"
     llm_base_url: str = ""
     llm_api_key: str = ""

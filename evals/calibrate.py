@@ -2,9 +2,10 @@
 
 For each suite under evals/ (a folder with suite.jsonl; its own corpus/ when it has one) the real chain answers
 every dev question under each combination of ASSISTANT_MIN_EVIDENCE, ASSISTANT_MIN_KEY_COVERAGE,
-ASSISTANT_MIN_SEMANTIC and ASSISTANT_MIN_TYPED_COVERAGE. The chosen combination maximises the balanced accuracy
-pooled over all dev questions, (refusal recall + answer rate) / 2, so declining an unanswerable question and
-answering an answerable one count the same; ties go to the combination that answers more. Usage:
+ASSISTANT_MIN_SEMANTIC, ASSISTANT_MIN_TYPED_COVERAGE and ASSISTANT_PREDICATE_MATCH. The chosen combination
+maximises the balanced accuracy pooled over all dev questions, (refusal recall + answer rate) / 2, so declining an
+unanswerable question and answering an answerable one count the same; ties go to the combination that answers
+more. Usage:
     python evals/calibrate.py [SUITE_DIR ...]
 """
 
@@ -12,8 +13,11 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import sys
 import tempfile
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's package, not an installed one
 
 from assistant.embeddings import MiniLMEmbeddings
 from assistant.evaluate import assistant_for, fill_corpus, load_suite
@@ -21,7 +25,7 @@ from assistant.metrics import answer_rate, refusal_scores
 from assistant.settings import Settings, default_root
 
 GRID = {"min_evidence": (0.12, 0.17), "min_key_coverage": (0.2, 0.3, 0.4), "min_semantic": (0.4, 0.5, 0.6),
-        "min_typed_coverage": (0.3, 0.4, 0.5, 0.6, 0.7)}
+        "min_typed_coverage": (0.3, 0.4, 0.5, 0.6, 0.7), "predicate_match": (0.0, 0.45, 0.5, 0.55, 0.6)}
 
 
 def dev_outcomes(suite_dir: Path, data_dir: Path, embeddings: MiniLMEmbeddings) -> dict[tuple, list[tuple]]:
@@ -37,6 +41,7 @@ def dev_outcomes(suite_dir: Path, data_dir: Path, embeddings: MiniLMEmbeddings) 
         assistant.answerability.min_key_coverage = values["min_key_coverage"]
         assistant.answerability.min_semantic = values["min_semantic"]
         assistant.answerability.min_typed_coverage = values["min_typed_coverage"]
+        assistant.answerability.predicate_match = values["predicate_match"]
         out[combo] = [(q.answerable, assistant.ask(q.question).refused) for q in dev]
     return out
 

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from assistant.chain import build_assistant
-from assistant.questions import expected_type, typed_items
+from assistant.questions import counted, expected_type, inflects, predicate, typed_items
 from assistant.settings import Settings
 
 DOCS = {
@@ -163,3 +163,37 @@ def test_answers_never_exceed_the_configured_number_of_sentences(town):
     for question in questions:
         answer = town.ask(question)
         assert len(answer.sentences) <= town.settings.max_answer_sentences, answer.text
+
+
+@pytest.mark.parametrize(("question", "verb"), [
+    ("What was Almazbek Atambayev charged with after the raid?", "charged"),
+    ("What post did Stanislav Zas hold before 2020?", "hold"), ("What does Belarus supply?", "supply"),
+    ("Why did Russia say it was not bound?", None), ("What did France do?", None),
+    ("In which lines of work are Central Asian migrants employed?", None),
+    ("Which towns did Azerbaijani forces capture?", None), ("In what year was Kyrgyzstan's first crisis?", None),
+])
+def test_the_verb_a_question_asks_about_its_named_subject(question, verb):
+    assert predicate(question) == verb
+
+
+def test_a_verb_the_sources_never_say_of_the_subject_is_a_partial_answer(town):
+    answer = town.ask("What was Elena Castell praised for when she founded the harbour authority?")
+    assert answer.refused and answer.partial and _failed(answer) == ["predicate"]
+    assert "praised" in answer.text and answer.verified_sentences == 0
+    founded = town.ask("In which year did Elena Castell found the harbour authority?")
+    assert not founded.refused and "1921" in founded.text, founded.checks
+
+
+def test_a_figure_that_counts_the_asked_thing_answers_how_many():
+    question = "How many people live in Belarus?"
+    assert counted("Belarus is a country of a little over nine million people.", question) == ["nine", "million"]
+    assert counted("Several thousand soldiers were killed.", "How many civilians were killed?") == []
+    assert counted("Any figure at all: 40 percent.", "What share of the vote?") == []
+
+
+@pytest.mark.parametrize(("verb", "word", "expected"), [
+    ("log", "logged", True), ("stop", "stopping", True), ("make", "making", True), ("supply", "supplies", True),
+    ("log", "logo", False), ("hold", "holiday", False),
+])
+def test_an_inflected_verb_is_the_asked_verb(verb, word, expected):
+    assert inflects(verb, word) is expected
