@@ -11,12 +11,10 @@ from pathlib import Path
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from .errors import EmbeddingModelMissing  # defined apart so the CLI can catch it cheaply
+
 MODEL_NAME = "all-MiniLM-L6-v2 (int8 ONNX)"
 MAX_TOKENS = 256
-
-
-class EmbeddingModelMissing(RuntimeError):
-    """The package that ships the model weights or tokenizer is not installed."""
 
 
 def _package_file(package: str, relative: str) -> Path:
