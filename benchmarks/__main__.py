@@ -1,0 +1,141 @@
+"""`python -m benchmarks` (or `make bench`): our pipeline against the LangChain tutorial baseline, and the
+speed targets, measured in one run on this machine.
+
+Parts: every suite in evals/ (both pipelines on the suite's corpus), the essay inside 1, 10 and 50 MB of real
+prose (the essay suite's questions), start-up before/after, and `assistant serve` under 1/4/16 clients.
+Results merge into benchmarks/results.json part by part (so `--sizes 50` alone adds the 50 MB figures), then
+docs/benchmarks.md, benchmarks/RESULTS.md and the plots in docs/ are regenerated from it. Needs the `bench`
+extra (pip install -e '.[bench]'). Built stores are cached in .bench-cache/ and reused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from .common import ROOT, git_revision, load_average, machine
+
+RESULTS = ROOT / "benchmarks" / "results.json"
+RECORD_KEYS = ("id", "kind", "answerable", "refused", "outcome", "recall@1", "recall@5", "rr@5", "groundedness",
+               "citation_precision", "citation_recall", "retrieve_ms", "total_ms", "answer_chars")
+
+
+def log(message: str) -> None:
+    """Progress on stderr, time-stamped."""
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def corpus_part(corpus, embeddings, *, cold_runs: int) -> dict:
+    """Build (or reuse) both stores of a corpus, compare the pipelines on its questions, time cold asks."""
+    from . import builds, quality, speed
+
+    part = {"corpus": {"key": corpus.key, "label": corpus.label, "source": corpus.source,
+                       "size_mb": corpus.size_mb, "stamp": corpus.stamp},
+            "revision": git_revision(), "started": time.strftime("%Y-%m-%d %H:%M"), "load_avg": [load_average()]}
+    made = {name: builds.build(corpus, name, embeddings, log=log) for name in builds.PIPELINES}
+    part["build"] = {name: b.figures for name, b in made.items()}
+    part["paths"] = {"knowledge": _relative(corpus.folder), "suite": _relative(corpus.suite),
+                     "ours_data": _relative(made["ours"].data_dir)}
+    log(f"{corpus.label}: asking both pipelines")
+    from assistant.embeddings import MiniLMEmbeddings
+
+    pipelines = [quality.ours(made["ours"], corpus, MiniLMEmbeddings()),
+                 quality.baseline(made["baseline"], MiniLMEmbeddings())]
+    compared = quality.compare(pipelines, corpus.suite)
+    part["quality"] = {name: result["metrics"] for name, result in compared.items()}
+    part["records"] = {name: [{k: r.get(k) for k in RECORD_KEYS if k in r} for r in result["records"]]
+                       for name, result in compared.items()}
+    del pipelines
+    log(f"{corpus.label}: cold asks")
+    part["cold_ask"] = speed.cold_ask(made["ours"], corpus.folder, runs=cold_runs)
+    part["load_avg"].append(load_average())
+    return part
+
+
+def serve_part(key: str, results: dict, *, seconds: float) -> dict:
+    """The web chat's cold start and load test against our built store of an earlier part."""
+    from assistant.evaluate import load_suite
+
+    from . import load
+
+    part = results["runs"].get(key)
+    if not part or not (ROOT / part["paths"]["ours_data"]).is_dir():
+        raise SystemExit(f"no built store for {key}: run that part first")
+    paths = {name: ROOT / value for name, value in part["paths"].items()}
+    questions = [q.question for q in load_suite(paths["suite"]).questions]
+    log(f"serve on {part['corpus']['label']}: cold start, then 1/4/16 clients for {seconds:g} s each")
+    figures = load.serve_benchmark(paths["ours_data"], paths["knowledge"], questions, seconds=seconds)
+    return {"corpus": part["corpus"]["label"], "revision": git_revision(), "started": time.strftime("%Y-%m-%d %H:%M"),
+            "load_avg": load_average(), **figures}
+
+
+def _relative(path: Path) -> str:
+    """A path under the repository, as stored in the JSON."""
+    return str(Path(path).resolve().relative_to(ROOT))
+
+
+def main() -> None:
+    """Run the chosen parts, merge them into results.json and regenerate the reports."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=float, nargs="*", default=[1, 10, 50], help="corpus sizes in MB")
+    parser.add_argument("--skip-suites", action="store_true")
+    parser.add_argument("--skip-startup", action="store_true")
+    parser.add_argument("--skip-serve", action="store_true")
+    parser.add_argument("--serve-on", nargs="*", help="parts to load-test (default: the essay and the largest size)")
+    parser.add_argument("--serve-seconds", type=float, default=20.0)
+    parser.add_argument("--cold-runs", type=int, default=5)
+    parser.add_argument("--json", type=Path, default=RESULTS)
+    parser.add_argument("--report-only", action="store_true", help="only regenerate the reports from the JSON")
+    args = parser.parse_args()
+    results = json.loads(args.json.read_text()) if args.json.is_file() else {}
+    results.setdefault("runs", {})
+    results.setdefault("serve", {})
+    if not args.report_only:
+        run_parts(args, results)
+    from .report import write_reports
+
+    for path in write_reports(results, ROOT):
+        log(f"wrote {path.relative_to(ROOT)}")
+
+
+def run_parts(args, results: dict) -> None:
+    """Every requested part, saving the JSON after each so a long run keeps what it finished."""
+    from assistant.embeddings import MiniLMEmbeddings
+
+    from . import builds, speed
+
+    results["machine"] = machine()
+    embeddings = MiniLMEmbeddings()
+    corpora = [] if args.skip_suites else builds.suite_corpora()
+    for corpus in corpora:
+        results["runs"][corpus.key] = corpus_part(corpus, embeddings, cold_runs=args.cold_runs)
+        save(args.json, results)
+    if not args.skip_startup:
+        essay = next(c for c in builds.suite_corpora() if c.folder == ROOT / "knowledge")
+        log("start-up before/after")
+        results["startup"] = speed.before_after(builds.build(essay, "ours", embeddings, log=log), essay.folder)
+        results["startup"] |= {"started": time.strftime("%Y-%m-%d %H:%M"), "load_avg": load_average()}
+        save(args.json, results)
+    for size in sorted(args.sizes):
+        corpus = builds.sized_corpus(size)
+        results["runs"][corpus.key] = corpus_part(corpus, embeddings, cold_runs=args.cold_runs)
+        save(args.json, results)
+    if not args.skip_serve:
+        sized = sorted((k for k in results["runs"] if k.startswith("corpus-")), key=lambda k: float(k[7:-2]))
+        for key in args.serve_on or ["suite-russia-crisis", *sized[-1:]]:
+            results["serve"][key] = serve_part(key, results, seconds=args.serve_seconds)
+            save(args.json, results)
+
+
+def save(path: Path, results: dict) -> None:
+    """Write the results so far."""
+    results["updated"] = time.strftime("%Y-%m-%d %H:%M")
+    path.write_text(json.dumps(results, indent=1, default=str) + "\n", encoding="utf-8")
+    log(f"saved {path}")
+
+
+if __name__ == "__main__":
+    main()

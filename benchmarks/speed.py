@@ -1,0 +1,76 @@
+"""Start-up costs a user feels, in fresh processes: `assistant --help` and a cold `assistant ask`, each for the
+code as it is and for an earlier revision (extracted with `git archive`), alternating runs so both see the same
+machine load; and a cold ask per built store with its stages timed apart (benchmarks/stages.py).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import tarfile
+import tempfile
+from pathlib import Path
+
+from .common import CACHE, QUESTION, ROOT, clean_env, python, run
+
+BEFORE_REVISION = "dfffb78"  # main before issue 10's start-up work: the CLI imported the chat-model stack
+
+
+def revision_tree(revision: str) -> Path:
+    """The `assistant` package of an earlier revision, extracted once under the cache."""
+    commit = subprocess.run(["git", "rev-parse", "--short", revision], cwd=ROOT, capture_output=True, text=True,
+                            check=True).stdout.strip()
+    folder = CACHE / f"tree-{commit}"
+    if not (folder / "assistant" / "__init__.py").is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile() as archive:
+            subprocess.run(["git", "archive", commit, "assistant"], cwd=ROOT, stdout=archive, check=True)
+            archive.seek(0)
+            with tarfile.open(fileobj=archive) as tar:
+                tar.extractall(folder, filter="data")
+    return folder
+
+
+def assistant_args(data_dir: Path, knowledge: Path, *args: str) -> list[str]:
+    """`python -m assistant` against one store (run with cwd set to the code tree to measure)."""
+    return python("-m", "assistant", "--data-dir", str(data_dir), "--knowledge-dir", str(knowledge), *args)
+
+
+def timed_runs(commands: dict[str, tuple[list[str], Path]], runs: int) -> dict[str, dict]:
+    """Each named command `runs` times, round-robin; median, min and max wall seconds, median CPU seconds and
+    peak memory."""
+    procs = {name: [] for name in commands}
+    for _ in range(runs):
+        for name, (args, cwd) in commands.items():
+            procs[name].append(run(args, cwd=cwd))
+    return {name: {"median_s": statistics.median(p.seconds for p in done), "min_s": min(p.seconds for p in done),
+                   "max_s": max(p.seconds for p in done), "cpu_median_s": statistics.median(p.cpu_s for p in done),
+                   "runs": len(done), "peak_rss_mb": max(p.peak_rss_mb for p in done)} for name, done in procs.items()}
+
+
+def before_after(essay_build, knowledge: Path, *, revision: str = BEFORE_REVISION, runs: int = 10) -> dict:
+    """`--help` and a cold ask at essay size: the earlier revision against the code as it is, in one run."""
+    before = revision_tree(revision)
+    before_data = CACHE / "stores" / f"essay-tree-{before.name}"
+    if not (before_data / "ingested").is_file():
+        run(assistant_args(before_data, knowledge, "ingest", "--no-progress"), cwd=before)
+        (before_data / "ingested").write_text("ok")
+    ask = ("ask", "--json", QUESTION)
+    help_runs = timed_runs({"before": (python("-m", "assistant", "--help"), before),
+                            "after": (python("-m", "assistant", "--help"), ROOT)}, runs)
+    ask_runs = timed_runs({"before": (assistant_args(before_data, knowledge, *ask), before),
+                           "after": (assistant_args(essay_build.data_dir, knowledge, *ask), ROOT)}, max(3, runs // 2))
+    return {"revision": before.name.removeprefix("tree-"), "help": help_runs, "cold_ask": ask_runs}
+
+
+def cold_ask(build, knowledge: Path, *, runs: int = 5) -> dict:
+    """A cold `assistant ask --json` against one store: the first after the build (it may build and save the
+    lexical index), then the median of `runs` more; and one stage-timed cold ask."""
+    args = assistant_args(build.data_dir, knowledge, "ask", "--json", QUESTION)
+    first = run(args)
+    repeated = timed_runs({"ask": (args, ROOT)}, runs)["ask"]
+    stages = run(python("-m", "benchmarks.stages", "ask", "--data-dir", str(build.data_dir), "--knowledge-dir",
+                        str(knowledge), QUESTION), env=clean_env())
+    return {"first_s": first.seconds, "first_cpu_s": first.cpu_s, "first_peak_rss_mb": first.peak_rss_mb, **repeated,
+            "stages": json.loads(stages.stdout)}
