@@ -65,7 +65,7 @@ def sized_corpus(size_mb: float) -> Corpus:
     """The essay inside `size_mb` MB of real prose (benchmarks/corpus.py), built once and cached."""
     from .corpus import make_corpus
 
-    folder = CACHE / f"corpus-{size_mb:g}mb"
+    folder = CACHE / f"corpus-{size_mb:g}mb-{_file_hash(ROOT / 'benchmarks' / 'corpus.py')[:8]}"
     stamp = make_corpus(size_mb, folder)
     for path in (ESSAY, ESSAY.with_name(ESSAY.stem + ".meta.json")):
         shutil.copy(path, folder / path.name)
@@ -106,12 +106,13 @@ def build(corpus: Corpus, pipeline: str, embeddings, *, log=print) -> Build:
     proc = run(_ingest_command(corpus, done), env=clean_env())
     after = encode_rate(embeddings, texts)
     figures = json.loads(proc.stdout.strip().splitlines()[-1])
-    raw = (before + after) / 2
+    raw, raw_cpu = (before[0] + after[0]) / 2, (before[1] + after[1]) / 2
     figures |= {"wall_s": proc.seconds, "cpu_s": proc.cpu_s, "peak_rss_mb": proc.peak_rss_mb,
-                "raw_encode_chunks_per_s": raw,
+                "raw_encode_chunks_per_s": raw, "raw_encode_chunks_per_cpu_s": raw_cpu,
                 "encode_sample": min(ENCODE_SAMPLE, len(texts)), "chunks_per_s": figures["embedded"] / proc.seconds,
-                "built": time.strftime("%Y-%m-%d %H:%M:%S")}
+                "chunks_per_cpu_s": figures["embedded"] / proc.cpu_s, "built": time.strftime("%Y-%m-%d %H:%M:%S")}
     figures["ingest_vs_encode"] = figures["chunks_per_s"] / raw
+    figures["ingest_vs_encode_cpu"] = figures["chunks_per_cpu_s"] / raw_cpu
     record.write_text(json.dumps(figures, indent=1))
     log(f"  {figures['embedded']} chunks in {proc.seconds:.0f} s ({figures['chunks_per_s']:.1f}/s, raw encode "
         f"{raw:.1f}/s), peak {proc.peak_rss_mb:.0f} MB")
@@ -147,12 +148,12 @@ def chunk_texts(corpus: Corpus, pipeline: str) -> list[str]:
     return texts
 
 
-def encode_rate(embeddings, texts: list[str]) -> float:
-    """Chunks per second of the model alone on a fixed random sample of the texts."""
+def encode_rate(embeddings, texts: list[str]) -> tuple[float, float]:
+    """Chunks per wall second and per CPU second of the model alone on a fixed random sample of the texts."""
     sample = random.Random(0).sample(texts, min(ENCODE_SAMPLE, len(texts)))
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     embeddings.encode(sample)
-    return len(sample) / (time.perf_counter() - began)
+    return len(sample) / (time.perf_counter() - began), len(sample) / (time.process_time() - cpu)
 
 
 def _folder_bytes(folder: Path) -> int:

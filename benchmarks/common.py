@@ -6,10 +6,10 @@ import hashlib
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +18,7 @@ CACHE = ROOT / ".bench-cache"  # corpora and built stores, reused by later runs 
 ESSAY = ROOT / "knowledge" / "russia-crisis-responses.txt"
 ESSAY_SUITE = ROOT / "evals" / "russia-crisis" / "suite.jsonl"
 QUESTION = "How did Russia respond in Belarus?"
+PEAK = ROOT / "benchmarks" / "peak.py"
 # Files whose code decides what a store holds: a change to any of them rebuilds the cached stores.
 OUR_BUILD_CODE = ("chunking.py", "ingest.py", "store.py", "documents.py", "formats.py", "text.py", "embeddings.py",
                   "lexical.py", "manifest.py", "settings.py")
@@ -44,36 +45,26 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 def run(args: list[str], *, cwd: Path = ROOT, env: dict | None = None, timeout: float = 6 * 3600) -> Proc:
-    """Run a fresh process to the end; its own peak RSS comes from wait4, not from other children."""
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        began = time.perf_counter()
-        proc = subprocess.Popen(args, stdout=out, stderr=err, text=True, cwd=cwd, env=env or clean_env())
+    """Run a fresh process to the end through benchmarks/peak.py, so its peak RSS is its own."""
+    with tempfile.TemporaryDirectory() as tmp, open(Path(tmp) / "out", "w+") as out, \
+            open(Path(tmp) / "err", "w+") as err:
+        figures = Path(tmp) / "figures.json"
+        proc = subprocess.Popen([sys.executable, str(PEAK), str(figures), *map(str, args)], stdout=out, stderr=err,
+                                text=True, cwd=cwd, env=env or clean_env(), start_new_session=True)
         try:
-            _, status, usage = _wait(proc, timeout)
+            proc.wait(timeout=timeout)
         finally:
             if proc.poll() is None:
-                proc.kill()
-        seconds = time.perf_counter() - began
+                os.killpg(proc.pid, signal.SIGKILL)  # the launcher's group: it and the command it started
+                proc.wait()
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read(), err.read()
-    code = os.waitstatus_to_exitcode(status)
-    if code:
-        raise RuntimeError(f"{' '.join(map(str, args[:7]))} exited {code}: {stderr.strip()[-800:]}")
-    return Proc(seconds=seconds, cpu_s=usage.ru_utime + usage.ru_stime, peak_rss_mb=usage.ru_maxrss / 1024,
+        measured = json.loads(figures.read_text()) if figures.is_file() else {"exit": proc.returncode}
+    if measured["exit"]:
+        raise RuntimeError(f"{' '.join(map(str, args[:7]))} exited {measured['exit']}: {stderr.strip()[-800:]}")
+    return Proc(seconds=measured["seconds"], cpu_s=measured["cpu_s"], peak_rss_mb=measured["peak_rss_mb"],
                 stdout=stdout, stderr=stderr)
-
-
-def _wait(proc: subprocess.Popen, timeout: float):
-    """wait4 with a deadline (polling, since wait4 itself cannot time out)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            proc.returncode = os.waitstatus_to_exitcode(status)
-            return pid, status, usage
-        time.sleep(0.02)
-    raise TimeoutError(f"{proc.args[:4]} still running after {timeout:.0f} s")
 
 
 def python(*args: str) -> list[str]:

@@ -1,10 +1,15 @@
 """A corpus of real documentation prose, of any size, built offline and deterministically.
 
-Source: the docstrings of the Python standard library (this interpreter's `Lib/`, tests and idlelib left out),
-then of the packages installed in this virtualenv (site-packages, in path order), read with `ast` (nothing is
-imported). Each module becomes one markdown file: `# module`, its docstring, then `## class` / `### function`
-sections with theirs: headings, short paragraphs, parameter lists and examples, like the Python documentation.
-The same interpreter and virtualenv always give the same files; `fingerprint` in the stamp names the bytes.
+Sources, in this order, read without importing anything but `pydoc_data`:
+1. the Python Language Reference topics that ship with the interpreter (`pydoc_data.topics`);
+2. the docstrings of the standard library (tests and idlelib left out);
+3. the docstrings of this project's installed dependencies and theirs (the closure of `analysis-assistant`'s
+   requirements, extras left out), by distribution name.
+Each module becomes one markdown file: `# module`, its docstring, then `## class` / `### function` sections with
+theirs, so the corpus has headings, short paragraphs, parameter lists and examples, like the Python
+documentation. Past the end of these sources the same documents come again with their sections rotated, so a
+size is always reached. The same interpreter and installed dependencies always give the same bytes: the stamp's
+`fingerprint` names them.
 
     python benchmarks/corpus.py 20 /tmp/corpus-20mb
 """
@@ -13,7 +18,9 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import importlib.metadata
 import json
+import re
 import sys
 import sysconfig
 from collections.abc import Iterator
@@ -21,37 +28,70 @@ from pathlib import Path
 
 MB = 1_000_000
 STAMP = ".corpus.json"
+PROJECT = "analysis-assistant"
 _SKIP_PARTS = {"test", "tests", "idlelib", "site-packages", "__pycache__", "testing", "_vendor", "vendored"}
+_CONTROL = {c: None for c in range(32) if chr(c) not in "\n\t"}  # a docstring may hold NUL or escape bytes
 _DEFINITIONS = (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
 
 
-def source_roots() -> list[Path]:
-    """Where the modules come from, in the order they are used."""
-    paths = sysconfig.get_paths()
-    return [Path(paths["stdlib"]), Path(paths["purelib"])]
+def reference_topics() -> Iterator[tuple[str, list[str]]]:
+    """The Language Reference topics `help()` shows, one document each."""
+    from pydoc_data.topics import topics
+
+    for name in sorted(topics):
+        yield f"reference.{name}", [f"# {name}", topics[name]]
 
 
-def module_files() -> Iterator[tuple[str, Path]]:
-    """(dotted module name, file) for every Python file under the roots, sorted within each root."""
-    for root in source_roots():
-        for path in sorted(root.rglob("*.py")):
-            relative = path.relative_to(root)
-            if _SKIP_PARTS.intersection(relative.parts[:-1]) or relative.name.startswith("test_"):
-                continue
-            yield ".".join(relative.with_suffix("").parts).removesuffix(".__init__"), path
+def stdlib_modules() -> Iterator[tuple[str, Path]]:
+    """(dotted name, file) of every standard library module, in path order."""
+    root = Path(sysconfig.get_paths()["stdlib"])
+    for path in sorted(root.rglob("*.py")):
+        relative = path.relative_to(root)
+        if not (_SKIP_PARTS.intersection(relative.parts[:-1]) or relative.name.startswith("test_")):
+            yield _module_name(relative), path
 
 
-def module_markdown(name: str, path: Path) -> str:
-    """The module's docstrings as one markdown document, or '' when it has almost none."""
+def dependency_modules() -> Iterator[tuple[str, Path]]:
+    """(dotted name, file) of every module of the project's dependency closure, by distribution then path."""
+    site = Path(sysconfig.get_paths()["purelib"])
+    for dist in sorted(_closure(PROJECT, {}).values(), key=lambda d: d.metadata["Name"].lower()):
+        files = sorted(str(f) for f in dist.files or () if str(f).endswith(".py"))
+        for relative in map(Path, files):
+            if not (_SKIP_PARTS.intersection(relative.parts[:-1]) or relative.name.startswith("test_")):
+                yield _module_name(relative), site / relative
+
+
+def _closure(name: str, seen: dict) -> dict:
+    """Installed distributions a requirement pulls in (extras and absent ones left out), by normalised name."""
+    key = re.sub(r"[-_.]+", "-", name).lower()
+    if key in seen:
+        return seen
+    try:
+        dist = importlib.metadata.distribution(name)
+    except importlib.metadata.PackageNotFoundError:
+        return seen
+    seen[key] = dist
+    for requirement in dist.requires or ():
+        if "extra ==" not in requirement:
+            _closure(re.match(r"[A-Za-z0-9._-]+", requirement).group(0), seen)
+    return seen
+
+
+def _module_name(relative: Path) -> str:
+    """Dotted module name of a file path."""
+    return ".".join(relative.with_suffix("").parts).removesuffix(".__init__")
+
+
+def docstring_sections(path: Path, name: str) -> list[str]:
+    """`# module`, its docstring, and a heading plus docstring per public class and function."""
     try:
         tree = ast.parse(path.read_text(encoding="utf-8"))
     except (SyntaxError, UnicodeDecodeError, ValueError, OSError):
-        return ""
+        return []
     sections = [f"# {name}", ast.get_docstring(tree) or ""]
     for node in tree.body:
         sections += _definition(node, level=2, prefix="")
-    body = "\n\n".join(s.strip() for s in sections if s and s.strip())
-    return body + "\n" if len(body) > 200 else ""
+    return sections
 
 
 def _definition(node: ast.AST, *, level: int, prefix: str) -> list[str]:
@@ -67,6 +107,25 @@ def _definition(node: ast.AST, *, level: int, prefix: str) -> list[str]:
     return out
 
 
+def documents() -> Iterator[tuple[str, list[str]]]:
+    """(name, sections) of every source document, in corpus order."""
+    yield from reference_topics()
+    for name, path in (*stdlib_modules(), *dependency_modules()):
+        yield name, docstring_sections(path, name)
+
+
+def markdown(sections: list[str], rotation: int) -> str:
+    """The document as markdown (the heading first, the other sections rotated), '' when almost empty."""
+    head, rest = sections[:1], [s for s in sections[1:] if s and s.strip()]
+    if rotation:
+        if len(rest) < 2:  # nothing to rotate: the document would repeat verbatim
+            return ""
+        shift = rotation % len(rest)
+        rest = rest[shift:] + rest[:shift]
+    body = "\n\n".join(s.strip() for s in head + rest).translate(_CONTROL)
+    return body + "\n" if len(body) > 200 else ""
+
+
 def make_corpus(size_mb: float, out_dir: Path) -> dict:
     """Write markdown files totalling at least `size_mb` MB (10^6 bytes) into out_dir; returns the stamp.
 
@@ -80,19 +139,24 @@ def make_corpus(size_mb: float, out_dir: Path) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     for old in out_dir.glob("*.md"):
         old.unlink()
-    total, files, digest = 0, 0, hashlib.sha256()
-    for name, path in module_files():
-        text = module_markdown(name, path)
-        if not text:
-            continue
-        data = text.encode("utf-8")
-        (out_dir / f"{files:05d}-{name[:80]}.md").write_bytes(data)
-        digest.update(data)
-        total, files = total + len(data), files + 1
-        if total >= size_mb * MB:
-            break
-    stamp = {"size_mb": size_mb, "bytes": total, "files": files, "fingerprint": digest.hexdigest()[:16],
-             "python": sys.version.split()[0], "source": "docstrings of the stdlib, then of site-packages"}
+    total, files, rounds, digest = 0, 0, 0, hashlib.sha256()
+    while total < size_mb * MB:
+        before = files
+        for name, sections in documents():
+            text = markdown(sections, rounds)
+            if text:
+                data = text.encode("utf-8")
+                (out_dir / f"{files:05d}-{name[:80]}{f'-r{rounds}' if rounds else ''}.md").write_bytes(data)
+                digest.update(data)
+                total, files = total + len(data), files + 1
+            if total >= size_mb * MB:
+                break
+        if files == before:
+            raise RuntimeError("no documentation found to build a corpus from")
+        rounds += 1
+    stamp = {"size_mb": size_mb, "bytes": total, "files": files, "rounds": rounds, "python": sys.version.split()[0],
+             "fingerprint": digest.hexdigest()[:16],
+             "source": "Python reference topics, then docstrings of the stdlib and of the project's dependencies"}
     stamp_path.write_text(json.dumps(stamp, indent=1), encoding="utf-8")
     return stamp
 

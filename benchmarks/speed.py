@@ -6,10 +6,12 @@ machine load; and a cold ask per built store with its stages timed apart (benchm
 from __future__ import annotations
 
 import json
+import random
 import statistics
 import subprocess
 import tarfile
 import tempfile
+import time
 from pathlib import Path
 
 from .common import CACHE, QUESTION, ROOT, clean_env, python, run
@@ -74,3 +76,45 @@ def cold_ask(build, knowledge: Path, *, runs: int = 5) -> dict:
                         str(knowledge), QUESTION), env=clean_env())
     return {"first_s": first.seconds, "first_cpu_s": first.cpu_s, "first_peak_rss_mb": first.peak_rss_mb, **repeated,
             "stages": json.loads(stages.stdout)}
+
+
+def spinning(texts: list[str], *, rounds: int = 3, batch: int = 32) -> dict:
+    """onnxruntime's worker threads spinning (its default) against sleeping (ours), the same batches through the
+    same model in one process, alternating: wall and CPU seconds, as a question's sentences and as bulk chunks."""
+    import numpy as np
+    import onnxruntime as ort
+    from tokenizers import Tokenizer
+
+    from assistant.embeddings import MAX_TOKENS, default_model_files
+
+    model, tokenizer_file = default_model_files()
+    tokenizer = Tokenizer.from_file(str(tokenizer_file))
+    tokenizer.enable_truncation(MAX_TOKENS)
+    tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+    sample = sorted(random.Random(0).sample(texts, min(256, len(texts))), key=len)
+    feeds = []
+    for begin in range(0, len(sample), batch):
+        ids = np.array([e.ids for e in tokenizer.encode_batch(sample[begin:begin + batch])], dtype=np.int64)
+        feeds.append({"input_ids": ids, "attention_mask": (ids > 0).astype(np.int64),
+                      "token_type_ids": np.zeros_like(ids)})
+    sessions = {name: _session(model, spin) for name, spin in (("spinning", "1"), ("sleeping", "0"))}
+    totals = {name: [0.0, 0.0] for name in sessions}
+    for _ in range(rounds):
+        for name, session in sessions.items():
+            began, cpu = time.perf_counter(), time.process_time()
+            for feed in feeds:
+                session.run(None, feed)
+            totals[name][0] += time.perf_counter() - began
+            totals[name][1] += time.process_time() - cpu
+    return {name: {"wall_s": wall, "cpu_s": cpu, "chunks": len(sample) * rounds} for name, (wall, cpu) in
+            totals.items()} | {"threads": ort.SessionOptions().intra_op_num_threads}
+
+
+def _session(model: Path, spin: str):
+    """An onnxruntime session over the model with spinning on ("1") or off ("0")."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    options.add_session_config_entry("session.intra_op.allow_spinning", spin)
+    return ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
