@@ -97,7 +97,10 @@ def load_average() -> float:
 
 
 def git_revision(cwd: Path = ROOT) -> str:
-    """The commit measured, with '+dirty' when the worktree has changes to tracked files."""
+    """The commit measured, with '+dirty' when the worktree has changes to tracked files (BENCH_REVISION, when
+    set, names a tree that is not a commit of this repository, such as a trial merge)."""
+    if os.environ.get("BENCH_REVISION"):
+        return os.environ["BENCH_REVISION"]
     try:
         rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=cwd, capture_output=True, text=True,
                              check=True).stdout.strip()
