@@ -165,6 +165,13 @@ def startup(results: dict) -> list[str]:
         rows.append([f"encode {on['chunks']} chunks (batches of 32), onnxruntime threads spinning / sleeping",
                      f"{on['wall_s']:.1f} s", f"{off['wall_s']:.1f} s", f"{on['wall_s'] / off['wall_s']:.2f}x",
                      f"{on['cpu_s']:.1f} / {off['cpu_s']:.1f} s", "3 rounds, alternating", "–"])
+    batching = s.get("batching")
+    if batching:
+        b, a = batching["before"], batching["after"]
+        rows.append([f"encode {a['chunks']} chunks alone (fresh process): 32 per pass / at most "
+                     f"{a['batch'][1]} padded tokens per pass", f"{b['seconds']:.1f} s", f"{a['seconds']:.1f} s",
+                     f"{b['seconds'] / a['seconds']:.2f}x", f"{b['cpu_s']:.1f} / {a['cpu_s']:.1f} s",
+                     "2 each, alternating", f"{b['peak_rss_mb']:.0f} / {a['peak_rss_mb']:.0f} MB"])
     when = f"{s.get('started', '?')}, load average {s.get('load_avg', '?')}"
     return [f"### Before ({s.get('revision', 'earlier code')}) and after, each pair in one run", "", when + ".", "",
             *table(["measure", "before (median)", "after (median)", "speed-up", "CPU before / after", "runs",

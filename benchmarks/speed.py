@@ -78,6 +78,27 @@ def cold_ask(build, knowledge: Path, *, runs: int = 5) -> dict:
             "stages": json.loads(stages.stdout)}
 
 
+def batching(texts: list[str], *, rounds: int = 2, sample: int = 400) -> dict:
+    """The model alone on the same sample of chunks in fresh processes, alternating: 32 texts per forward pass
+    whatever their length (before) against the token budget (after); wall and CPU seconds, peak memory."""
+    from assistant.embeddings import BATCH_TOKENS
+
+    settings = {"before": (32, 10**9), "after": (32, BATCH_TOKENS)}
+    out = {name: [] for name in settings}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "texts.json"
+        path.write_text(json.dumps(random.Random(0).sample(texts, min(sample, len(texts)))), encoding="utf-8")
+        for _ in range(rounds):
+            for name, (size, tokens) in settings.items():
+                proc = run(python("-m", "benchmarks.stages", "encode", "--texts", str(path), "--batch-size",
+                                  str(size), "--batch-tokens", str(tokens)))
+                out[name].append(json.loads(proc.stdout) | {"peak_rss_mb": proc.peak_rss_mb})
+    return {name: {"chunks": rows[0]["chunks"], "batch": settings[name],
+                   "seconds": statistics.median(r["seconds"] for r in rows),
+                   "cpu_s": statistics.median(r["cpu_s"] for r in rows),
+                   "peak_rss_mb": max(r["peak_rss_mb"] for r in rows)} for name, rows in out.items()}
+
+
 def spinning(texts: list[str], *, rounds: int = 3, batch: int = 32) -> dict:
     """onnxruntime's worker threads spinning (its default) against sleeping (ours), the same batches through the
     same model in one process, alternating: wall and CPU seconds, as a question's sentences and as bulk chunks."""

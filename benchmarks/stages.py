@@ -2,6 +2,7 @@
 
     python -m benchmarks.stages ingest --data-dir D --knowledge-dir K PATH...   # our ingest, per stage
     python -m benchmarks.stages ask --data-dir D --knowledge-dir K QUESTION     # a cold ask, per stage
+    python -m benchmarks.stages encode --texts T.json --batch-size N --batch-tokens M   # the model alone
 
 Both print one JSON object. The ingest is `assistant.ingest.ingest`, as `assistant ingest` runs it, with a timer
 around each stage function that exists in this version of the code (missing ones are simply not reported).
@@ -115,8 +116,19 @@ def ask_main(args) -> dict:
             "refused": answer.refused}
 
 
+def encode_main(args) -> dict:
+    """The model alone on the texts of a JSON file, with the given batching: wall and CPU seconds."""
+    from assistant.embeddings import MiniLMEmbeddings
+
+    texts = json.loads(args.texts.read_text(encoding="utf-8"))
+    embeddings = MiniLMEmbeddings(batch_size=args.batch_size, batch_tokens=args.batch_tokens)
+    began, cpu = time.perf_counter(), time.process_time()
+    embeddings.encode(texts)
+    return {"chunks": len(texts), "seconds": time.perf_counter() - began, "cpu_s": time.process_time() - cpu}
+
+
 def main() -> None:
-    """Dispatch to the ingest or ask measurement and print its JSON."""
+    """Dispatch to the ingest, ask or encode measurement and print its JSON."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.stages")
     sub = parser.add_subparsers(dest="command", required=True)
     for name in ("ingest", "ask"):
@@ -125,8 +137,12 @@ def main() -> None:
         command.add_argument("--knowledge-dir", type=Path, required=True)
     sub.choices["ingest"].add_argument("paths", nargs="+", type=Path)
     sub.choices["ask"].add_argument("question")
+    encode = sub.add_parser("encode")
+    encode.add_argument("--texts", type=Path, required=True, help="a JSON list of strings")
+    encode.add_argument("--batch-size", type=int, required=True)
+    encode.add_argument("--batch-tokens", type=int, required=True)
     args = parser.parse_args()
-    figures = ingest_main(args) if args.command == "ingest" else ask_main(args)
+    figures = {"ingest": ingest_main, "ask": ask_main, "encode": encode_main}[args.command](args)
     json.dump(figures, sys.stdout)
 
 
