@@ -49,6 +49,9 @@ def corpus_part(corpus, embeddings, *, cold_runs: int) -> dict:
     part["records"] = {name: [{k: r.get(k) for k in RECORD_KEYS if k in r} for r in result["records"]]
                        for name, result in compared.items()}
     del pipelines
+    part["chunk_chars"] = {name: builds.chunk_sizes(corpus, name) for name in builds.PIPELINES}
+    if corpus.key.startswith("suite-"):  # chunking is per document: the essay's chunks are the same in any corpus
+        part["evidence_in_one_chunk"] = {name: builds.evidence_coverage(corpus, name) for name in builds.PIPELINES}
     log(f"{corpus.label}: cold asks")
     part["cold_ask"] = speed.cold_ask(made["ours"], corpus.folder, runs=cold_runs)
     part["load_avg"].append(load_average())

@@ -148,6 +148,24 @@ def chunk_texts(corpus: Corpus, pipeline: str) -> list[str]:
     return texts
 
 
+def chunk_sizes(corpus: Corpus, pipeline: str) -> dict:
+    """How long this pipeline's chunks of the corpus are (characters): median, mean, total."""
+    sizes = sorted(len(t) for t in chunk_texts(corpus, pipeline))
+    return {"chunks": len(sizes), "median": sizes[len(sizes) // 2] if sizes else 0,
+            "mean": sum(sizes) / len(sizes) if sizes else 0.0, "total": sum(sizes)}
+
+
+def evidence_coverage(corpus: Corpus, pipeline: str) -> float:
+    """Share of the suite's evidence strings that lie whole inside one chunk of this pipeline: the most evidence
+    recall can reach, however good the ranking."""
+    from assistant.evaluate import load_suite
+    from assistant.metrics import contains
+
+    texts = chunk_texts(corpus, pipeline)
+    evidence = [e for q in load_suite(corpus.suite).questions if q.answerable for e in q.evidence]
+    return sum(any(contains(t, e) for t in texts) for e in evidence) / len(evidence) if evidence else 1.0
+
+
 def encode_rate(embeddings, texts: list[str]) -> tuple[float, float]:
     """Chunks per wall second and per CPU second of the model alone on a fixed random sample of the texts."""
     sample = random.Random(0).sample(texts, min(ENCODE_SAMPLE, len(texts)))

@@ -94,6 +94,16 @@ def comparison(key: str, part: dict) -> list[str]:
         ratio = f"{a / b:.2f}" if a is not None and b else "–"
         rows.append([label, _fmt(a, spec), _fmt(b, spec), ratio])
     note = f"Commit {part['revision']}, {part['started']}, load average {part['load_avg']}."
+    sizes = part.get("chunk_chars")
+    if sizes:
+        note += (f" Chunk length median / mean: ours {sizes['ours']['median']} / {sizes['ours']['mean']:.0f} "
+                 f"characters, baseline {sizes['baseline']['median']} / {sizes['baseline']['mean']:.0f}; characters "
+                 f"embedded: ours {sizes['ours']['total'] / 1e6:.1f} M, "
+                 f"baseline {sizes['baseline']['total'] / 1e6:.1f} M.")
+    whole = part.get("evidence_in_one_chunk")
+    if whole:
+        note += (f" Evidence strings lying whole inside one chunk (the most recall can reach): ours "
+                 f"{whole['ours']:.3f}, baseline {whole['baseline']:.3f}.")
     return [title, "", note, "", *table(["metric", "ours", "baseline", "ratio"], rows), ""]
 
 
