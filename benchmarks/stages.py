@@ -34,6 +34,7 @@ INGEST_STAGES = {
     ("assistant.store", "Store", "delete"): "store write",
     ("assistant.store", "Store", "detach"): "store write",
     ("assistant.store", "Store", "commit"): "manifest",
+    ("assistant.ingest", "build_indexes", None): "search indexes",
 }
 
 
