@@ -35,25 +35,39 @@ def corpus_part(corpus, embeddings, *, cold_runs: int) -> dict:
     part = {"corpus": {"key": corpus.key, "label": corpus.label, "source": corpus.source,
                        "size_mb": corpus.size_mb, "stamp": corpus.stamp},
             "revision": git_revision(), "started": time.strftime("%Y-%m-%d %H:%M"), "load_avg": [load_average()]}
-    made = {name: builds.build(corpus, name, embeddings, log=log) for name in builds.PIPELINES}
-    part["build"] = {name: b.figures for name, b in made.items()}
-    part["paths"] = {"knowledge": _relative(corpus.folder), "suite": _relative(corpus.suite),
-                     "ours_data": _relative(made["ours"].data_dir)}
+    made, errors = {}, {}
+    for name in builds.PIPELINES:
+        quality.attempt(name, lambda name=name: made.__setitem__(name, builds.build(corpus, name, embeddings, log=log)),
+                        errors)
+    part["build"] = {name: b.figures for name, b in made.items()} | {n: {"error": e} for n, e in errors.items()}
+    part["paths"] = {"knowledge": _relative(corpus.folder), "suite": _relative(corpus.suite)}
+    if "ours" in made:
+        part["paths"]["ours_data"] = _relative(made["ours"].data_dir)
     log(f"{corpus.label}: asking both pipelines")
     from assistant.embeddings import MiniLMEmbeddings
 
-    pipelines = [quality.ours(made["ours"], corpus, MiniLMEmbeddings()),
-                 quality.baseline(made["baseline"], MiniLMEmbeddings())]
-    compared = quality.compare(pipelines, corpus.suite)
-    part["quality"] = {name: result["metrics"] for name, result in compared.items()}
+    makers = {"ours": lambda: quality.ours(made["ours"], corpus, MiniLMEmbeddings()),
+              "baseline": lambda: quality.baseline(made["baseline"], MiniLMEmbeddings())}
+    pipelines = []
+    for name in made:
+        quality.attempt(name, lambda name=name: pipelines.append(makers[name]()), errors)
+    compared = quality.compare(pipelines, corpus.suite) | {n: {"error": e} for n, e in errors.items()}
+    part["quality"] = {name: result.get("metrics") or {"error": result["error"]} for name, result in compared.items()}
     part["records"] = {name: [{k: r.get(k) for k in RECORD_KEYS if k in r} for r in result["records"]]
-                       for name, result in compared.items()}
-    del pipelines
+                       for name, result in compared.items() if "records" in result}
+    for name, result in compared.items():
+        if "error" in result:
+            log(f"{corpus.label}: {name} failed: {result['error']}")
+    pipelines.clear()  # let their models and caches go before the cold asks
     part["chunk_chars"] = {name: builds.chunk_sizes(corpus, name) for name in builds.PIPELINES}
     if corpus.key.startswith("suite-"):  # chunking is per document: the essay's chunks are the same in any corpus
         part["evidence_in_one_chunk"] = {name: builds.evidence_coverage(corpus, name) for name in builds.PIPELINES}
-    log(f"{corpus.label}: cold asks")
-    part["cold_ask"] = speed.cold_ask(made["ours"], corpus.folder, runs=cold_runs)
+    if "ours" in made:
+        log(f"{corpus.label}: cold asks")
+        cold = {}
+        quality.attempt("ours", lambda: cold.update(speed.cold_ask(made["ours"], corpus.folder, runs=cold_runs)),
+                        errors)
+        part["cold_ask"] = cold or {"error": errors["ours"]}
     part["load_avg"].append(load_average())
     return part
 
@@ -65,7 +79,7 @@ def serve_part(key: str, results: dict, *, seconds: float) -> dict:
     from . import load
 
     part = results["runs"].get(key)
-    if not part or not (ROOT / part["paths"]["ours_data"]).is_dir():
+    if not part or not (ROOT / part["paths"].get("ours_data", "-")).is_dir():
         raise SystemExit(f"no built store for {key}: run that part first")
     paths = {name: ROOT / value for name, value in part["paths"].items()}
     questions = [q.question for q in load_suite(paths["suite"]).questions]

@@ -7,9 +7,11 @@ Sources, in this order, read without importing anything but `pydoc_data`:
    requirements, extras left out), by distribution name.
 Each module becomes one markdown file: `# module`, its docstring, then `## class` / `### function` sections with
 theirs, so the corpus has headings, short paragraphs, parameter lists and examples, like the Python
-documentation. Past the end of these sources the same documents come again with their sections rotated, so a
-size is always reached. The same interpreter and installed dependencies always give the same bytes: the stamp's
-`fingerprint` names them.
+documentation. A docstring repeated verbatim (generated API clients repeat theirs hundreds of times) is kept the
+first REPEATS times only, and one source (a distribution, the stdlib) gives at most SOURCE_CAP_MB per round:
+boilerplate stays, without drowning the prose. Past the end of these sources the same documents come again with
+their sections rotated, so a size is always reached. The same interpreter and
+installed dependencies always give the same bytes: the stamp's `fingerprint` names them.
 
     python benchmarks/corpus.py 20 /tmp/corpus-20mb
 """
@@ -23,10 +25,13 @@ import json
 import re
 import sys
 import sysconfig
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 MB = 1_000_000
+REPEATS = 2
+SOURCE_CAP_MB = 2.0
 STAMP = ".corpus.json"
 PROJECT = "analysis-assistant"
 _SKIP_PARTS = {"test", "tests", "idlelib", "site-packages", "__pycache__", "testing", "_vendor", "vendored"}
@@ -34,31 +39,32 @@ _CONTROL = {c: None for c in range(32) if chr(c) not in "\n\t"}  # a docstring m
 _DEFINITIONS = (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
 
 
-def reference_topics() -> Iterator[tuple[str, list[str]]]:
+def reference_topics() -> Iterator[tuple[str, str, list[str]]]:
     """The Language Reference topics `help()` shows, one document each."""
     from pydoc_data.topics import topics
 
     for name in sorted(topics):
-        yield f"reference.{name}", [f"# {name}", topics[name]]
+        yield "reference", f"reference.{name}", [f"# {name}", topics[name]]
 
 
-def stdlib_modules() -> Iterator[tuple[str, Path]]:
-    """(dotted name, file) of every standard library module, in path order."""
+def stdlib_modules() -> Iterator[tuple[str, str, Path]]:
+    """("stdlib", dotted name, file) of every standard library module, in path order."""
     root = Path(sysconfig.get_paths()["stdlib"])
     for path in sorted(root.rglob("*.py")):
         relative = path.relative_to(root)
         if not (_SKIP_PARTS.intersection(relative.parts[:-1]) or relative.name.startswith("test_")):
-            yield _module_name(relative), path
+            yield "stdlib", _module_name(relative), path
 
 
-def dependency_modules() -> Iterator[tuple[str, Path]]:
-    """(dotted name, file) of every module of the project's dependency closure, by distribution then path."""
+def dependency_modules() -> Iterator[tuple[str, str, Path]]:
+    """(distribution, dotted name, file) of every module of the project's dependency closure, by distribution
+    then path."""
     site = Path(sysconfig.get_paths()["purelib"])
     for dist in sorted(_closure(PROJECT, {}).values(), key=lambda d: d.metadata["Name"].lower()):
         files = sorted(str(f) for f in dist.files or () if str(f).endswith(".py"))
         for relative in map(Path, files):
             if not (_SKIP_PARTS.intersection(relative.parts[:-1]) or relative.name.startswith("test_")):
-                yield _module_name(relative), site / relative
+                yield dist.metadata["Name"], _module_name(relative), site / relative
 
 
 def _closure(name: str, seen: dict) -> dict:
@@ -107,11 +113,11 @@ def _definition(node: ast.AST, *, level: int, prefix: str) -> list[str]:
     return out
 
 
-def documents() -> Iterator[tuple[str, list[str]]]:
-    """(name, sections) of every source document, in corpus order."""
+def documents() -> Iterator[tuple[str, str, list[str]]]:
+    """(source, name, sections) of every document, in corpus order."""
     yield from reference_topics()
-    for name, path in (*stdlib_modules(), *dependency_modules()):
-        yield name, docstring_sections(path, name)
+    for source, name, path in (*stdlib_modules(), *dependency_modules()):
+        yield source, name, docstring_sections(path, name)
 
 
 def markdown(sections: list[str], rotation: int) -> str:
@@ -141,11 +147,14 @@ def make_corpus(size_mb: float, out_dir: Path) -> dict:
         old.unlink()
     total, files, rounds, digest = 0, 0, 0, hashlib.sha256()
     while total < size_mb * MB:
-        before = files
-        for name, sections in documents():
-            text = markdown(sections, rounds)
+        before, seen, per_source = files, Counter(), Counter()
+        for source, name, sections in documents():
+            sections = [s for s in sections if s.startswith("#") or seen[s] < REPEATS]
+            seen.update(s for s in sections if not s.startswith("#"))
+            text = markdown(sections, rounds) if per_source[source] < SOURCE_CAP_MB * MB else ""
             if text:
                 data = text.encode("utf-8")
+                per_source[source] += len(data)
                 (out_dir / f"{files:05d}-{name[:80]}{f'-r{rounds}' if rounds else ''}.md").write_bytes(data)
                 digest.update(data)
                 total, files = total + len(data), files + 1

@@ -46,16 +46,27 @@ def baseline(build, embeddings) -> Pipeline:
 
 
 def compare(pipelines: list[Pipeline], suite_path: Path) -> dict[str, dict]:
-    """Every question through every pipeline; per-pipeline aggregates and records."""
+    """Every question through every pipeline; per-pipeline aggregates and records. A pipeline that raises is
+    dropped from the run and its error kept in one line, so the other is still measured."""
     questions = load_suite(suite_path).questions
-    for pipeline in pipelines:
-        pipeline.ask(WARM_UP)  # lazy indexes and caches fill before anything is timed
-    records = {p.name: [] for p in pipelines}
+    records, errors = {p.name: [] for p in pipelines}, {}
+    live = [p for p in pipelines if attempt(p.name, lambda p=p: p.ask(WARM_UP), errors)]  # fills caches first
     for i, q in enumerate(questions):
-        order = pipelines if i % 2 == 0 else pipelines[::-1]
-        for pipeline in order:
-            records[pipeline.name].append(score(pipeline, q))
-    return {name: {"metrics": summarise(rows), "records": rows} for name, rows in records.items()}
+        for pipeline in list(live if i % 2 == 0 else live[::-1]):
+            if not attempt(pipeline.name, lambda p=pipeline, q=q: records[p.name].append(score(p, q)), errors):
+                live.remove(pipeline)
+    out = {p.name: {"metrics": summarise(records[p.name]), "records": records[p.name]} for p in live}
+    return out | {name: {"error": message} for name, message in errors.items()}
+
+
+def attempt(name: str, action, errors: dict[str, str]) -> bool:
+    """Run the action; on any failure record it under the pipeline's name (first line) and say so."""
+    try:
+        action()
+        return True
+    except Exception as exc:  # a pipeline that breaks at some size is a result to report, not a crash
+        errors[name] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300]
+        return False
 
 
 def score(pipeline: Pipeline, q: Question) -> dict:

@@ -83,17 +83,21 @@ def _size(mb: float) -> str:
 
 
 def comparison(key: str, part: dict) -> list[str]:
-    """One corpus: every metric, ours against the baseline, with the ratio."""
-    ours, base = part["quality"]["ours"], part["quality"]["baseline"]
+    """One corpus: every metric, ours against the baseline, with the ratio (or why a pipeline has none)."""
+    ours, base = part["quality"].get("ours", {}), part["quality"].get("baseline", {})
     c = part["corpus"]
-    chunks = f"{part['build']['ours']['chunks']} / {part['build']['baseline']['chunks']} chunks (ours / baseline)"
-    title = f"#### {c['label']} ({_size(c['size_mb'])}, {ours['questions']} questions, {chunks})"
+    chunks = " / ".join(str(part["build"].get(n, {}).get("chunks", "–")) for n in ("ours", "baseline"))
+    questions = ours.get("questions") or base.get("questions") or "–"
+    title = f"#### {c['label']} ({_size(c['size_mb'])}, {questions} questions, {chunks} chunks (ours / baseline))"
     rows = []
     for label, name, _, spec in METRICS:
         a, b = ours.get(name), base.get(name)
         ratio = f"{a / b:.2f}" if a is not None and b else "–"
         rows.append([label, _fmt(a, spec), _fmt(b, spec), ratio])
     note = f"Commit {part['revision']}, {part['started']}, load average {part['load_avg']}."
+    for name, metrics in (("ours", ours), ("baseline", base)):
+        if "error" in metrics:
+            note += f" **{name} failed**: `{metrics['error']}`."
     sizes = part.get("chunk_chars")
     if sizes:
         note += (f" Chunk length median / mean: ours {sizes['ours']['median']} / {sizes['ours']['mean']:.0f} "
@@ -111,7 +115,7 @@ def baseline_wins(results: dict) -> list[str]:
     """Every metric on every corpus where the baseline does better, as a list."""
     lines = []
     for _, part in ordered_runs(results):
-        ours, base = part["quality"]["ours"], part["quality"]["baseline"]
+        ours, base = part["quality"].get("ours", {}), part["quality"].get("baseline", {})
         wins = [f"{label} {_fmt(base[name], spec)} vs ours {_fmt(ours[name], spec)}"
                 for label, name, higher, spec in METRICS
                 if ours.get(name) is not None and base.get(name) is not None
@@ -126,7 +130,10 @@ def ingest_table(results: dict) -> list[str]:
     rows = []
     for _, part in ordered_runs(results):
         for name in ("ours", "baseline"):
-            b = part["build"][name]
+            b = part["build"].get(name, {"error": "not run"})
+            if "error" in b:
+                rows.append([part["corpus"]["label"], name, f"failed: {b['error']}", *["–"] * 7])
+                continue
             rows.append([part["corpus"]["label"], name, str(b["embedded"]), f"{b['wall_s']:.1f} s",
                          f"{b['chunks_per_s']:.1f}", f"{b['raw_encode_chunks_per_s']:.1f}",
                          f"{b['ingest_vs_encode']:.0%}", _fmt(b.get("ingest_vs_encode_cpu"), "{:.0%}"),
@@ -140,12 +147,12 @@ def stages(results: dict) -> list[str]:
     """Per-stage seconds of our ingest and of a cold ask, per corpus."""
     ingest_rows, ask_rows, names, ask_names = [], [], [], []
     for _, part in ordered_runs(results):
-        s = part["build"]["ours"].get("stages_s", {})
+        s = part["build"].get("ours", {}).get("stages_s", {})
         names += [n for n in s if n not in names]
         a = part.get("cold_ask", {}).get("stages", {}).get("stages_s", {})
         ask_names += [n for n in a if n not in ask_names]
     for _, part in ordered_runs(results):
-        s = part["build"]["ours"].get("stages_s", {})
+        s = part["build"].get("ours", {}).get("stages_s", {})
         ingest_rows.append([part["corpus"]["label"], *[_fmt(s.get(n), "{:.1f}") for n in names]])
         a = part.get("cold_ask", {}).get("stages", {}).get("stages_s", {})
         ask_rows.append([part["corpus"]["label"], *[_fmt(a.get(n), "{:.2f}") for n in ask_names]])
@@ -213,10 +220,16 @@ def targets(results: dict) -> list[list[str]]:
     rows.append(_target("`assistant --help`", help_s, "< 0.3 s", lambda v: v < 0.3, "{:.2f} s"))
     for part, name, limit in ((essay, "essay", 1.5), (big, size, 3.0)):
         cold = part.get("cold_ask", {})
+        if "error" in cold:
+            rows.append([f"cold `assistant ask`, {name}", f"failed: `{cold['error']}`", f"< {limit:g} s", "NO"])
+            continue
         rows.append(_target(f"cold `assistant ask`, {name} (median wall; CPU)", cold.get("median_s"),
                             f"< {limit:g} s", lambda v, limit=limit: v < limit, "{:.2f} s",
                             extra=f" (CPU {_fmt(cold.get('cpu_median_s'), '{:.2f}')} s, load {part['load_avg'][-1]})"
                             if cold else ""))
+    failed = big.get("quality", {}).get("ours", {}).get("error")
+    if failed:
+        rows.append([f"our pipeline, {size}", f"failed: `{failed}`", "answers", "NO"])
     p50 = big.get("quality", {}).get("ours", {}).get("total_p50_ms")
     rows.append(_target(f"warm query p50, {size}", p50, "< 50 ms", lambda v: v < 50, "{:.1f} ms"))
     alone = essay.get("quality", {}).get("ours", {}).get("recall@4")
@@ -225,8 +238,8 @@ def targets(results: dict) -> list[list[str]]:
     rows.append(_target(f"recall@4 drop, essay alone -> {size}", drop, "<= 0.05", lambda v: v <= 0.05,
                         "{:.3f}", extra=f" ({_fmt(alone)} -> {_fmt(inside)})"))
     for key, part in ordered_runs(results):
-        b = part["build"]["ours"]
-        if not key.startswith("corpus-"):
+        b = part["build"].get("ours", {"error": "not run"})
+        if not key.startswith("corpus-") or "error" in b:
             continue  # a few chunks: process start-up is all there is to measure (see the ingest table)
         rows.append(_target(f"ingest / raw encode, {part['corpus']['label']}", b["ingest_vs_encode"], ">= 80%",
                             lambda v: v >= 0.8, "{:.0%}",
@@ -280,7 +293,8 @@ def plots(results: dict, folder: Path) -> list[Path]:
         fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.4), constrained_layout=True)
         for ax, (key, label) in zip(axes, panels, strict=True):
             for pipeline, style in (("ours", "o-"), ("baseline", "s--")):
-                ax.plot(sizes, [p["quality"][pipeline].get(key) for p in points], style, label=pipeline)
+                values = [p["quality"].get(pipeline, {}).get(key) for p in points]
+                ax.plot(sizes, [float("nan") if v is None else v for v in values], style, label=pipeline)
             ax.set_xscale("log")
             ax.set_xlabel("corpus size (MB, log; leftmost: the essay alone)")
             ax.set_title(label)

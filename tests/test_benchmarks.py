@@ -77,6 +77,19 @@ def test_both_pipelines_are_scored_by_the_same_code(settings, embeddings, baseli
     assert result["ours"]["metrics"]["answer_chars_mean"] < result["baseline"]["metrics"]["answer_chars_mean"]
 
 
+def test_a_pipeline_that_breaks_is_reported_and_the_other_still_measured(baseline, tmp_path):
+    def broken(question):
+        raise RuntimeError("too many SQL variables\nsecond line")
+
+    lines = SUITE.read_text(encoding="utf-8").splitlines()[:3]
+    suite = tmp_path / "suite.jsonl"
+    suite.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = quality.compare([quality.Pipeline(name="ours", ask=broken, rank=None),
+                              quality.Pipeline(name="baseline", ask=baseline[0].ask, rank=baseline[0].retrieve)], suite)
+    assert result["ours"] == {"error": "RuntimeError: too many SQL variables"}
+    assert result["baseline"]["metrics"]["questions"] == 3
+
+
 def test_stage_timers_account_for_a_real_ingest(settings):
     out = subprocess.run([sys.executable, "-m", "benchmarks.stages", "ingest", "--data-dir", str(settings.data_dir),
                           "--knowledge-dir", str(settings.knowledge_dir), str(settings.knowledge_dir)],
