@@ -50,11 +50,11 @@ class MiniLMEmbeddings(Embeddings):
         default_model, default_tokenizer = default_model_files() if not (model_path and tokenizer_path) \
             else (model_path, tokenizer_path)
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.log_severity_level = 3
         # Idle worker threads sleep instead of spinning: on a small shared CPU spinning burned 10-45% more CPU for
         # the same encodes, taking it from Chroma, BM25 and concurrent requests (docs/benchmarks.md).
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.intra_op_num_threads = threads
+        options.log_severity_level = 3
         self._session = ort.InferenceSession(str(model_path or default_model), options,
                                              providers=["CPUExecutionProvider"])
         self._tokenizer = Tokenizer.from_file(str(tokenizer_path or default_tokenizer))
