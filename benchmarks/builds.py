@@ -54,7 +54,8 @@ def suite_corpora() -> list[Corpus]:
     out = []
     for path in sorted((ROOT / "evals").glob("*/suite.jsonl")):
         suite = load_suite(path)
-        folder = suite.corpus or ROOT / "knowledge"
+        own = path.parent / "corpus"  # the rule of evaluate.Suite.corpus: a suite's own corpus/ folder, if any
+        folder = own if own.is_dir() else ROOT / "knowledge"
         out.append(Corpus(key=f"suite-{suite.name}", label=suite.name, folder=folder, suite=path,
                           source=str(folder.relative_to(ROOT)), identity=_folder_hash(folder),
                           size_mb=_folder_bytes(folder) / 1e6))
