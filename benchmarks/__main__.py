@@ -76,7 +76,7 @@ def serve_part(key: str, results: dict, *, seconds: float) -> dict:
     """The web chat's cold start and load test against our built store of an earlier part."""
     from assistant.evaluate import load_suite
 
-    from . import load
+    from . import load, quality
 
     part = results["runs"].get(key)
     if not part or not (ROOT / part["paths"].get("ours_data", "-")).is_dir():
@@ -84,7 +84,12 @@ def serve_part(key: str, results: dict, *, seconds: float) -> dict:
     paths = {name: ROOT / value for name, value in part["paths"].items()}
     questions = [q.question for q in load_suite(paths["suite"]).questions]
     log(f"serve on {part['corpus']['label']}: cold start, then 1/4/16 clients for {seconds:g} s each")
-    figures = load.serve_benchmark(paths["ours_data"], paths["knowledge"], questions, seconds=seconds)
+    errors: dict[str, str] = {}
+    figures: dict = {}
+    if not quality.attempt("serve", lambda: figures.update(load.serve_benchmark(
+            paths["ours_data"], paths["knowledge"], questions, seconds=seconds)), errors):
+        log(f"serve on {part['corpus']['label']} failed: {errors['serve']}")
+        figures = {"error": errors["serve"]}
     return {"corpus": part["corpus"]["label"], "revision": git_revision(), "started": time.strftime("%Y-%m-%d %H:%M"),
             "load_avg": load_average(), **figures}
 

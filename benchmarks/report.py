@@ -199,6 +199,9 @@ def serve(results: dict) -> list[str]:
     """Cold start of `assistant serve` and the load levels."""
     out = []
     for _, s in results.get("serve", {}).items():
+        if "error" in s:
+            out += [f"### `assistant serve` on {s['corpus']}", "", f"Failed: `{s['error']}`.", ""]
+            continue
         rows = [[str(lv["clients"]), f"{lv['window_s']:g} s", str(lv["completed"]), f"{lv['throughput_per_s']:.1f}",
                  f"{lv['p50_ms']:.0f}", f"{lv['p95_ms']:.0f}", str(lv["failed"])] for lv in s["levels"]]
         out += [f"### `assistant serve` on {s['corpus']}", "",
@@ -247,6 +250,9 @@ def targets(results: dict) -> list[list[str]]:
                                   f"second {_fmt(b.get('ingest_vs_encode_cpu'), '{:.0%}')}; peak "
                                   f"{b['peak_rss_mb']:.0f} MB)"))
     for _, s in results.get("serve", {}).items():
+        if "error" in s:
+            rows.append([f"serve, {s['corpus']}", f"failed: `{s['error']}`", "answers", "NO"])
+            continue
         failed = sum(lv["failed"] for lv in s["levels"])
         rows.append(_target(f"serve: page answers, {s['corpus']}", s["page_s"], "reported", None, "{:.1f} s"))
         rows.append(_target(f"serve: failed requests at 1/4/16 clients, {s['corpus']}", failed, "0",
