@@ -62,7 +62,9 @@ def run(args: list[str], *, cwd: Path = ROOT, env: dict | None = None, timeout: 
         stdout, stderr = out.read(), err.read()
         measured = json.loads(figures.read_text()) if figures.is_file() else {"exit": proc.returncode}
     if measured["exit"]:
-        raise RuntimeError(f"{' '.join(map(str, args[:7]))} exited {measured['exit']}: {stderr.strip()[-800:]}")
+        last = next((line.strip() for line in reversed(stderr.splitlines()) if line.strip()), "no message")
+        raise RuntimeError(f"{Path(str(args[0])).name} {' '.join(map(str, args[1:4]))} ... exited "
+                           f"{measured['exit']}: {last[-300:]}")
     return Proc(seconds=measured["seconds"], cpu_s=measured["cpu_s"], peak_rss_mb=measured["peak_rss_mb"],
                 stdout=stdout, stderr=stderr)
 

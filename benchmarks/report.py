@@ -72,6 +72,11 @@ def table(header: list[str], rows: list[list[str]]) -> list[str]:
     return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + ["| " + " | ".join(r) + " |" for r in rows]
 
 
+def _short(error: str) -> str:
+    """A failure in one short line: what the failing process said last."""
+    return error.rsplit("exited 1: ", 1)[-1][-240:]
+
+
 def _fmt(value, spec: str = "{:.3f}") -> str:
     """A figure, or a dash when missing."""
     return "–" if value is None else spec.format(value)
@@ -97,13 +102,12 @@ def comparison(key: str, part: dict) -> list[str]:
     note = f"Commit {part['revision']}, {part['started']}, load average {part['load_avg']}."
     for name, metrics in (("ours", ours), ("baseline", base)):
         if "error" in metrics:
-            note += f" **{name} failed**: `{metrics['error']}`."
+            note += f" **{name} failed**: `{_short(metrics['error'])}`."
     sizes = part.get("chunk_chars")
     if sizes:
         note += (f" Chunk length median / mean: ours {sizes['ours']['median']} / {sizes['ours']['mean']:.0f} "
                  f"characters, baseline {sizes['baseline']['median']} / {sizes['baseline']['mean']:.0f}; characters "
-                 f"embedded: ours {sizes['ours']['total'] / 1e6:.1f} M, "
-                 f"baseline {sizes['baseline']['total'] / 1e6:.1f} M.")
+                 f"embedded: ours {sizes['ours']['total']:,}, baseline {sizes['baseline']['total']:,}.")
     whole = part.get("evidence_in_one_chunk")
     if whole:
         note += (f" Evidence strings lying whole inside one chunk (the most recall can reach): ours "
@@ -132,7 +136,7 @@ def ingest_table(results: dict) -> list[str]:
         for name in ("ours", "baseline"):
             b = part["build"].get(name, {"error": "not run"})
             if "error" in b:
-                rows.append([part["corpus"]["label"], name, f"failed: {b['error']}", *["–"] * 7])
+                rows.append([part["corpus"]["label"], name, f"failed: {_short(b['error'])}", *["–"] * 7])
                 continue
             rows.append([part["corpus"]["label"], name, str(b["embedded"]), f"{b['wall_s']:.1f} s",
                          f"{b['chunks_per_s']:.1f}", f"{b['raw_encode_chunks_per_s']:.1f}",
@@ -200,7 +204,7 @@ def serve(results: dict) -> list[str]:
     out = []
     for _, s in results.get("serve", {}).items():
         if "error" in s:
-            out += [f"### `assistant serve` on {s['corpus']}", "", f"Failed: `{s['error']}`.", ""]
+            out += [f"### `assistant serve` on {s['corpus']}", "", f"Failed: `{_short(s['error'])}`.", ""]
             continue
         rows = [[str(lv["clients"]), f"{lv['window_s']:g} s", str(lv["completed"]), f"{lv['throughput_per_s']:.1f}",
                  f"{lv['p50_ms']:.0f}", f"{lv['p95_ms']:.0f}", str(lv["failed"])] for lv in s["levels"]]
@@ -224,7 +228,7 @@ def targets(results: dict) -> list[list[str]]:
     for part, name, limit in ((essay, "essay", 1.5), (big, size, 3.0)):
         cold = part.get("cold_ask", {})
         if "error" in cold:
-            rows.append([f"cold `assistant ask`, {name}", f"failed: `{cold['error']}`", f"< {limit:g} s", "NO"])
+            rows.append([f"cold `assistant ask`, {name}", f"failed: `{_short(cold['error'])}`", f"< {limit:g} s", "NO"])
             continue
         rows.append(_target(f"cold `assistant ask`, {name} (median wall; CPU)", cold.get("median_s"),
                             f"< {limit:g} s", lambda v, limit=limit: v < limit, "{:.2f} s",
@@ -232,7 +236,7 @@ def targets(results: dict) -> list[list[str]]:
                             if cold else ""))
     failed = big.get("quality", {}).get("ours", {}).get("error")
     if failed:
-        rows.append([f"our pipeline, {size}", f"failed: `{failed}`", "answers", "NO"])
+        rows.append([f"our pipeline, {size}", f"failed: `{_short(failed)}`", "answers", "NO"])
     p50 = big.get("quality", {}).get("ours", {}).get("total_p50_ms")
     rows.append(_target(f"warm query p50, {size}", p50, "< 50 ms", lambda v: v < 50, "{:.1f} ms"))
     alone = essay.get("quality", {}).get("ours", {}).get("recall@4")
@@ -251,7 +255,7 @@ def targets(results: dict) -> list[list[str]]:
                                   f"{b['peak_rss_mb']:.0f} MB)"))
     for _, s in results.get("serve", {}).items():
         if "error" in s:
-            rows.append([f"serve, {s['corpus']}", f"failed: `{s['error']}`", "answers", "NO"])
+            rows.append([f"serve, {s['corpus']}", f"failed: `{_short(s['error'])}`", "answers", "NO"])
             continue
         failed = sum(lv["failed"] for lv in s["levels"])
         rows.append(_target(f"serve: page answers, {s['corpus']}", s["page_s"], "reported", None, "{:.1f} s"))
