@@ -101,15 +101,20 @@ def _relative(path: Path) -> str:
 
 def main() -> None:
     """Run the chosen parts, merge them into results.json and regenerate the reports."""
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=float, nargs="*", default=[1, 10, 50], help="corpus sizes in MB")
-    parser.add_argument("--skip-suites", action="store_true")
-    parser.add_argument("--skip-startup", action="store_true")
-    parser.add_argument("--skip-serve", action="store_true")
-    parser.add_argument("--serve-on", nargs="*", help="parts to load-test (default: the essay and the largest size)")
-    parser.add_argument("--serve-seconds", type=float, default=20.0)
-    parser.add_argument("--cold-runs", type=int, default=5)
-    parser.add_argument("--json", type=Path, default=RESULTS)
+    parser = argparse.ArgumentParser(prog="python -m benchmarks",
+                                     description="Our pipeline against the LangChain tutorial baseline, and the speed "
+                                                 "targets; see docs/benchmarks.md.")
+    parser.add_argument("--sizes", type=float, nargs="*", default=[1, 10, 50],
+                        help="the essay inside this many MB of prose (default: 1 10 50; none: skip)")
+    parser.add_argument("--skip-suites", action="store_true", help="skip the suites in evals/")
+    parser.add_argument("--skip-startup", action="store_true", help="skip the before/after start-up measurements")
+    parser.add_argument("--skip-serve", action="store_true", help="skip the web chat cold start and load test")
+    parser.add_argument("--serve-on", nargs="*", metavar="PART",
+                        help="parts to load-test, e.g. suite-russia-crisis corpus-50mb (default: the essay and the "
+                             "largest size)")
+    parser.add_argument("--serve-seconds", type=float, default=20.0, help="seconds per load level (default 20)")
+    parser.add_argument("--cold-runs", type=int, default=5, help="cold asks per store (default 5)")
+    parser.add_argument("--json", type=Path, default=RESULTS, help="results file to merge into")
     parser.add_argument("--report-only", action="store_true", help="only regenerate the reports from the JSON")
     args = parser.parse_args()
     results = json.loads(args.json.read_text()) if args.json.is_file() else {}
