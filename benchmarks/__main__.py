@@ -116,6 +116,9 @@ def main() -> None:
     parser.add_argument("--cold-runs", type=int, default=5, help="cold asks per store (default 5)")
     parser.add_argument("--json", type=Path, default=RESULTS, help="results file to merge into")
     parser.add_argument("--report-only", action="store_true", help="only regenerate the reports from the JSON")
+    parser.add_argument("--block", default="results",
+                        help="which generated block of docs/benchmarks.md (and plots) the JSON fills (default: the "
+                             "main one, which also writes benchmarks/RESULTS.md)")
     args = parser.parse_args()
     results = json.loads(args.json.read_text()) if args.json.is_file() else {}
     results.setdefault("runs", {})
@@ -124,7 +127,7 @@ def main() -> None:
         run_parts(args, results)
     from .report import write_reports
 
-    for path in write_reports(results, ROOT):
+    for path in write_reports(results, ROOT, block=args.block):
         log(f"wrote {path.relative_to(ROOT)}")
 
 
