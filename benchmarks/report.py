@@ -313,6 +313,11 @@ def plots(results: dict, folder: Path, *, prefix: str = "bench") -> list[Path]:
             for pipeline, style in (("ours", "o-"), ("baseline", "s--")):
                 values = [p["quality"].get(pipeline, {}).get(key) for p in points]
                 ax.plot(sizes, [float("nan") if v is None else v for v in values], style, label=pipeline)
+            for p, size in zip(points, sizes, strict=True):
+                for pipeline in ("ours", "baseline"):
+                    if "error" in p["quality"].get(pipeline, {}):
+                        ax.annotate(f"{pipeline}\nfailed", xy=(size, 0.02), xycoords=("data", "axes fraction"),
+                                    ha="center", fontsize=8, color="firebrick")
             ax.set_xscale("log")
             ax.set_xlabel("corpus size (MB, log; leftmost: the essay alone)")
             ax.set_title(label)
