@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export GRADIO_ANALYTICS_ENABLED := False
 export HF_HUB_OFFLINE := 1
 
-.PHONY: setup setup-llm chat test test-fast lint bench eval clean
+.PHONY: setup setup-llm chat test test-fast soak lint bench eval clean
 
 $(BIN)/assistant: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ test: setup setup-llm  ## set up and run the whole test suite
 
 test-fast: setup  ## everything but the browser and model-server tests
 	$(BIN)/python -m pytest -q -m "not browser and not llm_server"
+
+soak: setup  ## the minutes-long tests: 75 s of 16 chat clients, 20,000 tiny files, a 50 MB line
+	$(BIN)/python -m pytest -q -s -m soak
 
 lint: setup
 	$(BIN)/ruff check .

@@ -3,13 +3,17 @@
 Similarity finds the nearest material; it cannot tell "the sources discuss Belaruskali" from "the sources say how
 many people Belaruskali employs". This stage checks, deterministically and offline (the shipped embedding model
 is the only model used), that
+  0. the question is one in words, not code, markup or bare punctuation (check `question_form`),
   1. every name in the question occurs somewhere in the corpus           (check `unknown_names`),
   2. the names occur in the chosen sentences or their passages           (check `subject`),
-  3. one chosen sentence carries what is asked: the question's key terms (check `key_terms`),
+  3. one chosen sentence carries what is asked: the question's key terms (check `key_terms`), and the sentences
+     themselves, not only their passages, hold a word of the question or are close to it in meaning (check
+     `relevance`: a model copying a stray fragment of an on-topic passage, such as an injected "PWNED", fails it),
   4. a question asking for a number, date, person, place or names gets a sentence holding one next to the
      subject                                                            (check `answer_type`).
-A failure of 1 or 2 declines; a failure of 3 or 4 when the subject is there gives a partial answer ("The sources
-mention X but do not say Y", with the passage quoted), which counts as declined. Every check is recorded.
+A failure of 0, 1, 2 or `relevance` declines; a failure of 3 or 4 when the subject is there gives a partial answer
+("The sources mention X but do not say Y", with the passage quoted), which counts as declined. Every check is
+recorded.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from pydantic import ConfigDict
 from .embeddings import MiniLMEmbeddings
 from .models import Check, Draft
 from .prompts import load_prompt
-from .questions import TYPE_LABELS, Profile, carries_subject, name_in, profile, term_in, typed_items
+from .questions import TYPE_LABELS, Profile, carries_subject, form_problem, name_in, profile, term_in, typed_items
 from .support import parse_markers
 from .text import STOPWORDS, terms, words
 
@@ -35,14 +39,18 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
     embeddings: MiniLMEmbeddings
     idf: Callable[[str], float]
     in_corpus: Callable[[str], bool]
-    min_key_coverage: float = 0.3
+    min_key_coverage: float = 0.2
     soft_match: float = 0.55
     min_semantic: float = 0.4
+    min_typed_coverage: float = 0.5
     name: str = "answerability"
 
     def invoke(self, input: Draft, config=None, **kwargs) -> Draft:
         """Record every check on the draft; decline or turn it into a partial answer when one fails."""
         draft = input
+        problem = form_problem(draft.question)
+        if problem:
+            return _decline(draft, Check(check="question_form", passed=False, detail=problem))
         prof = profile(draft.search_query or draft.question, self.idf)
         unknown = [n for n in prof.names if not all(self.in_corpus(t) for t in terms(n))]
         draft.unmentioned = unknown
@@ -62,16 +70,21 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
         if not chosen:
             return draft  # nothing cited: citation validation declines it and says so
         cited = sorted({n for _, ns in chosen for n in ns if 1 <= n <= len(draft.passages)})
-        context = set(terms(" ".join([s for s, _ in chosen] + [_text(draft, cited)])))
+        quoted = " ".join([s for s, _ in chosen] + [_text(draft, cited)])
+        context = set(terms(quoted))
         missing = [n for n in prof.names if not name_in(n, context)]
         if missing:
             return _decline(draft, Check(check="subject", passed=False, terms=tuple(missing),
-                                         detail=f"the quoted passages do not mention {_join(missing) or 'it'}"))
+                                         detail=f"the quoted passages do not mention {_join(missing)}"))
         mentioned = _join(prof.names) or "the question's terms"
         draft.checks.append(Check(check="subject", passed=True, terms=tuple(prof.names),
                                   detail=f"the quoted passages mention {mentioned}"))
-        share, missed = self.key_coverage(prof, " ".join([s for s, _ in chosen] + [_text(draft, cited)]))
+        share, missed = self.key_coverage(prof, quoted)
         closest = self.closest(draft.search_query or draft.question, [s for s, _ in chosen])
+        if closest < self.min_semantic and not self.says_anything(prof, [s for s, _ in chosen]):
+            return _decline(draft, Check(check="relevance", passed=False, detail=(
+                f"no quoted sentence holds a word of the question or is close to it in meaning (closest cosine "
+                f"{closest:.2f}): the passage is on topic, the sentences are not")))
         measured = f"they cover {share:.0%} of the key terms; the closest sentence has cosine {closest:.2f}"
         if share < self.min_key_coverage and closest < self.min_semantic:
             return self.partial(draft, prof, chosen, Check(
@@ -81,6 +94,16 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
                                   detail=f"the quoted passages carry the question: {measured}"))
         return self.check_type(draft, prof, chosen, [self.key_coverage(prof, s) for s, _ in chosen])
 
+    def says_anything(self, prof: Profile, sentences: list[str]) -> bool:
+        """Whether the sentences themselves (not their passages) hold one of the question's names or key terms, as
+        the word or a close one; a question with neither asks nothing these could miss."""
+        if not prof.names and not prof.key_words:
+            return True
+        vocabulary = set(terms(" ".join(sentences)))
+        if any(name_in(n, vocabulary) for n in prof.names):
+            return True
+        return bool(prof.key_words) and self.key_coverage(prof, " ".join(sentences))[0] > 0
+
     def check_type(self, draft: Draft, prof: Profile, chosen: list, coverage: list) -> Draft:
         """A question for a number, date, person, place or names needs one next to its subject."""
         if prof.kind is None:
@@ -88,7 +111,7 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
         question = draft.search_query or draft.question
         for (sentence, cited), (share, _) in zip(chosen, coverage, strict=True):
             items = typed_items(sentence, prof.kind, question)
-            if items and share >= self.min_key_coverage and carries_subject(prof, sentence, _text(draft, cited)):
+            if items and share >= self.min_typed_coverage and carries_subject(prof, sentence, _text(draft, cited)):
                 draft.checks.append(Check(check="answer_type", passed=True, terms=tuple(items[:5]),
                                           detail=f"asked for {prof.kind}; found {_join(items[:3])}"))
                 return draft

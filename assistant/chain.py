@@ -20,24 +20,11 @@ from .citations import verify
 from .conversation import rewrite_query, rewrite_with_model
 from .embeddings import MiniLMEmbeddings
 from .ingest import IngestReport, ingest
+from .inputs import check_history, check_k, check_question
 from .models import Answer, Draft
 from .retrieval import HybridRetriever
-from .settings import Settings
+from .settings import DEFAULT_COLLECTION, Settings
 from .store import Store
-
-
-class QuestionError(ValueError):
-    """A question that cannot be asked (empty, too long)."""
-
-
-def check_question(question: str, *, max_chars: int) -> str:
-    """The question stripped, or a one-line error naming the problem."""
-    question = (question or "").strip()
-    if not question:
-        raise QuestionError("the question is empty")
-    if len(question) > max_chars:
-        raise QuestionError(f"the question is {len(question):,} characters long; ask at most {max_chars:,} characters")
-    return question
 
 
 class Stage(RunnableSerializable[Any, Any]):
@@ -136,7 +123,9 @@ class Assistant:
 
     def prepare(self, question: str, *, history: list[str] | None = None, k: int | None = None) -> dict:
         """The chain's input: a checked question, its standalone search query and k (fills an empty store)."""
-        question = check_question(question, max_chars=self.settings.max_question_chars)
+        limit = self.settings.max_question_chars
+        question, history, k = check_question(question, max_chars=limit), check_history(history, max_chars=limit), \
+            check_k(k)
         self.ensure_corpus()
         return {"question": question, "search_query": self.search_query(question, history),
                 "k": k or self.settings.top_k}
@@ -155,8 +144,10 @@ class Assistant:
         return rewrite_query(question, previous)
 
     def ensure_corpus(self) -> IngestReport | None:
-        """Ingest the default knowledge folder into an empty store, so a fresh install just works."""
-        if self.store.manifest.documents or not self.settings.knowledge_dir.is_dir():
+        """Ingest the knowledge folder into the default collection while it is empty, so a fresh install just
+        works (named collections hold only what is put in them; a read-only server never writes)."""
+        if (self.settings.read_only or self.settings.collection != DEFAULT_COLLECTION
+                or self.store.manifest.documents or not self.settings.knowledge_dir.is_dir()):
             return None
         return ingest([self.settings.knowledge_dir], store=self.store, embeddings=self.embeddings)
 
@@ -174,7 +165,8 @@ def build_assistant(settings: Settings, *, embeddings: MiniLMEmbeddings | None =
         answerer = _llm_answerer(settings, fallback=extractive if fallback else None) if uses_llm else extractive
     answerability = AnswerabilityCheck(embeddings=embeddings, idf=retriever.idf, in_corpus=retriever.contains,
                                        min_key_coverage=settings.min_key_coverage, soft_match=settings.soft_match,
-                                       min_semantic=settings.min_semantic)
+                                       min_semantic=settings.min_semantic,
+                                       min_typed_coverage=settings.min_typed_coverage)
     return Assistant(settings=settings, embeddings=embeddings, store=store, retriever=retriever,
                      answerer=answerer, answerability=answerability)
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from bisect import bisect_right
 
 from .models import Chunk, SourceDocument
 from .text import paragraph_spans, sentence_spans
+
+_SPACES = re.compile(r"\s*")
 
 
 def split_sentences(doc: SourceDocument) -> list[tuple[int, int, int]]:
@@ -23,7 +26,7 @@ def chunk_document(doc: SourceDocument, *, size: int = 700, overlap: int = 150) 
     if size <= 0 or overlap < 0 or overlap >= size:
         raise ValueError(f"chunk size {size} and overlap {overlap}: need 0 <= overlap < size")
     groups, current = [], []
-    for sentence in split_sentences(doc):
+    for sentence in _capped(doc.text, split_sentences(doc), size):
         if current and _too_long(current, sentence, size):
             groups.append(current)
             current = _overlap_tail(current, overlap, sentence[2])
@@ -31,6 +34,21 @@ def chunk_document(doc: SourceDocument, *, size: int = 700, overlap: int = 150) 
     if current:
         groups.append(current)
     return _to_chunks(doc, groups)
+
+
+def _capped(text: str, sentences: list[tuple[int, int, int]], size: int) -> list[tuple[int, int, int]]:
+    """Sentences longer than `size` cut into pieces of at most `size` characters, at the last space when there is
+    one (a run of text with no full stop must not become one enormous chunk)."""
+    out = []
+    for start, end, paragraph in sentences:
+        while end - start > size:
+            cut = text.rfind(" ", start + 1, start + size + 1)
+            cut = cut if cut > start else start + size
+            out.append((start, start + len(text[start:cut].rstrip()), paragraph))
+            start = _SPACES.match(text, cut, end).end()
+        if end > start:
+            out.append((start, end, paragraph))
+    return out
 
 
 def _too_long(current: list[tuple[int, int, int]], sentence: tuple[int, int, int], size: int) -> bool:

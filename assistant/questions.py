@@ -47,6 +47,10 @@ _PATTERNS = [
 ]
 _COMPOUND = re.compile(r"(?:,|\band)\s+(?:and\s+)?(?:who|what|when|where|which|why|how|whom|whose|since when|"
                        r"in (?:what|which))\b", re.I)
+_WH = re.compile(r"\b(?:who|what|when|where|which|why|how|whom|whose)\b|^\W*(?:is|are|was|were|did|does|do|has|have|"
+                 r"had|can|could|will|would|should)\b", re.I)
+_PLURAL = re.compile(r"\bname (?:them|all|those|these|two|three|four|five)\b|\blist (?:them|the|all)\b|\bwhich "
+                     r"[a-z]+(?:ies|[^s]s)\b|\bwho (?:were|are)\b", re.I)
 _COMPILED = [(name, re.compile(pattern, re.I)) for name, pattern in _PATTERNS]
 
 _NUMBER_WORDS = (
@@ -72,6 +76,34 @@ _PERSON_ROLES = re.compile(r"\b(?:president|prime minister|minister|leader|leade
                            r"officials?|opposition|government|mediators?|diplomats?|candidates?|protesters?|"
                            r"kremlin|elites?|politicians?|premier|mayor|ambassador|spokes(?:man|woman|person))\b", re.I)
 
+# Code and markup in a question: tags, operators, statement ends and calls glued to words (`x;--`, `alert(1)`, `1=1`).
+_CODE = re.compile(r"[<>{}=$`|\\]|;.|['\")\]];|\w\(.*\)|--")
+_CODE_MARKS = frozenset(";*|\\`$={}<>")
+
+
+def code_tokens(question: str) -> list[str]:
+    """The tokens of a question that are code or markup rather than words: anything holding code syntax, and runs
+    of punctuation (`';`, `--`, `&&`) or single code marks (`;`, `*`, `=`)."""
+    found = []
+    for token in question.split():
+        letters = any(ch.isalnum() for ch in token)
+        if _CODE.search(token) or (not letters and (len(token) > 1 or token in _CODE_MARKS)):
+            found.append(token)
+    return found
+
+
+def form_problem(question: str) -> str:
+    """Why a question is no question in words ('' when it is one): it has no words at all, or code makes up a third
+    of it (at least two tokens, or one of a one- or two-token question), as in an injection payload."""
+    if not words(question):
+        return "the question has no words to look up"
+    code, tokens = code_tokens(question), question.split()
+    if code and 3 * len(code) >= len(tokens) and (len(code) >= 2 or len(tokens) <= 2):
+        shown = " ".join(dict.fromkeys(code))
+        return f"the question reads as code or markup, not as words ({shown[:60]})"
+    return ""
+
+
 TYPE_LABELS = {
     "quantity": "the number or amount asked for",
     "price": "the price or cost asked for",
@@ -87,7 +119,8 @@ TYPE_LABELS = {
 def expected_type(question: str) -> str | None:
     """The answer type a question asks for, or None for open questions (why, how, what did...) and for compound
     ones ("Who signed it, and how long ...?"), whose parts may want different things."""
-    if _COMPOUND.search(question):
+    joint = _COMPOUND.search(question)
+    if joint and _WH.search(question[:joint.start()]):
         return None
     for name, pattern in _COMPILED:
         if pattern.search(question):
@@ -112,6 +145,8 @@ def typed_items(sentence: str, kind: str, question: str) -> list[str]:
     names = new_names(sentence, question)
     if kind == "person":
         return names + [m.group(0) for m in _PERSON_ROLES.finditer(sentence)]
+    if kind == "names" and _PLURAL.search(question) and len(set(names)) < 2:
+        return []  # "which countries ... name them" wants at least two names
     return names
 
 
@@ -129,7 +164,7 @@ def quantities(sentence: str) -> list[str]:
 
 def new_names(sentence: str, question: str) -> list[str]:
     """Capitalised names in the sentence that the question does not already contain."""
-    asked = set(terms(" ".join(entities(question))))
+    asked = set(terms(" ".join(entities(question)))) | _CALENDAR
     return [name for name in entities(sentence) if not all(term_in(t, asked) for t in terms(name))]
 
 

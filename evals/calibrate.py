@@ -1,10 +1,10 @@
 """Calibrate the answerability thresholds on the dev split of every suite, never on the test split.
 
 For each suite under evals/ (a folder with suite.jsonl; its own corpus/ when it has one) the real chain answers
-every dev question under each combination of ASSISTANT_MIN_EVIDENCE, ASSISTANT_MIN_KEY_COVERAGE and
-ASSISTANT_MIN_SEMANTIC. Answering what the sources do answer comes first: among the combinations that answer at
-least MIN_ANSWER_RATE of the answerable dev questions, the chosen one declines the most unanswerable ones (pooled
-over all suites), ties going to the one that answers more. Usage:
+every dev question under each combination of ASSISTANT_MIN_EVIDENCE, ASSISTANT_MIN_KEY_COVERAGE,
+ASSISTANT_MIN_SEMANTIC and ASSISTANT_MIN_TYPED_COVERAGE. The chosen combination maximises the balanced accuracy
+pooled over all dev questions, (refusal recall + answer rate) / 2, so declining an unanswerable question and
+answering an answerable one count the same; ties go to the combination that answers more. Usage:
     python evals/calibrate.py [SUITE_DIR ...]
 """
 
@@ -16,12 +16,12 @@ import tempfile
 from pathlib import Path
 
 from assistant.embeddings import MiniLMEmbeddings
-from assistant.evaluate import assistant_for, load_suite
+from assistant.evaluate import assistant_for, fill_corpus, load_suite
+from assistant.metrics import answer_rate, refusal_scores
 from assistant.settings import Settings, default_root
 
-GRID = {"min_evidence": (0.12, 0.17, 0.22), "min_key_coverage": (0.2, 0.3, 0.4, 0.5, 0.6),
-        "min_semantic": (0.4, 0.45, 0.5, 0.55, 0.6, 0.65)}
-MIN_ANSWER_RATE = 0.9
+GRID = {"min_evidence": (0.12, 0.17), "min_key_coverage": (0.2, 0.3, 0.4), "min_semantic": (0.4, 0.5, 0.6),
+        "min_typed_coverage": (0.3, 0.4, 0.5, 0.6, 0.7)}
 
 
 def dev_outcomes(suite_dir: Path, data_dir: Path, embeddings: MiniLMEmbeddings) -> dict[tuple, list[tuple]]:
@@ -29,34 +29,25 @@ def dev_outcomes(suite_dir: Path, data_dir: Path, embeddings: MiniLMEmbeddings) 
     suite = load_suite(suite_dir)
     dev = [q for q in suite.questions if q.split == "dev"] or suite.questions
     assistant = assistant_for(suite, Settings.from_env(env={}, data_dir=data_dir), embeddings=embeddings)
-    assistant.ensure_corpus()
+    fill_corpus(suite, assistant)
     out = {}
     for combo in itertools.product(*GRID.values()):
         values = dict(zip(GRID, combo, strict=True))
         assistant.answerer.min_evidence = values["min_evidence"]
         assistant.answerability.min_key_coverage = values["min_key_coverage"]
         assistant.answerability.min_semantic = values["min_semantic"]
+        assistant.answerability.min_typed_coverage = values["min_typed_coverage"]
         out[combo] = [(q.answerable, assistant.ask(q.question).refused) for q in dev]
     return out
 
 
 def scores(outcomes: list[tuple]) -> dict[str, float]:
     """Refusal precision/recall, answer rate and balanced accuracy of (answerable, refused) pairs."""
-    refused_right = sum(r and not a for a, r in outcomes)
-    refused = sum(r for _, r in outcomes)
-    due = sum(not a for a, _ in outcomes)
-    answerable = sum(a for a, _ in outcomes)
-    recall = refused_right / due if due else 1.0
-    rate = sum(a and not r for a, r in outcomes) / answerable if answerable else 1.0
-    return {"precision": refused_right / refused if refused else 1.0, "recall": recall, "answer_rate": rate,
-            "balanced": (recall + rate) / 2}
-
-
-def _preference(s: dict[str, float]) -> tuple:
-    """Meeting the answer-rate floor first; then the most refusals among those that do, or, when none does,
-    the highest answer rate."""
-    meets = s["answer_rate"] >= MIN_ANSWER_RATE
-    return (meets, s["recall"] if meets else s["answer_rate"], s["answer_rate"] if meets else s["recall"])
+    answerable, refused = [a for a, _ in outcomes], [r for _, r in outcomes]
+    refusal = refusal_scores(refused, answerable)
+    rate = answer_rate(refused, answerable)
+    return {"precision": refusal["refusal_precision"], "recall": refusal["refusal_recall"], "answer_rate": rate,
+            "balanced": (refusal["refusal_recall"] + rate) / 2}
 
 
 def main() -> None:
@@ -73,8 +64,8 @@ def main() -> None:
             for combo, outcomes in dev_outcomes(suite_dir, Path(tmp), embeddings).items():
                 pooled.setdefault(combo, []).extend(outcomes)
     rows = sorted(((scores(o), combo) for combo, o in pooled.items()),
-                  key=lambda row: _preference(row[0]), reverse=True)
-    print("min_evidence  min_key_coverage  min_semantic | refusal P  refusal R  answer rate  balanced")
+                  key=lambda row: (round(row[0]["balanced"], 6), row[0]["answer_rate"]), reverse=True)
+    print("  ".join(f"{k:>12}"[-12:] for k in GRID) + " | refusal P  refusal R  answer rate  balanced")
     for s, combo in rows[:15]:
         print("  ".join(f"{v:>12}" for v in combo) + f" | {s['precision']:.3f}      {s['recall']:.3f}      "
               f"{s['answer_rate']:.3f}        {s['balanced']:.3f}")

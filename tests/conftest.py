@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
+import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -48,6 +51,39 @@ def essay_assistant(tmp_path_factory, embeddings):
     return assistant
 
 
+CHROMA = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))
+
+
+@contextmanager
+def chroma_server(path: Path):
+    """A real `chroma run` server on a free loopback port, storing under path; yields the port."""
+    if not Path(CHROMA).exists():
+        pytest.skip("the `chroma` executable that comes with chromadb is missing")
+    port = free_port()
+    process = subprocess.Popen([CHROMA, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"chroma run did not start (exit code {process.poll()})")
+            time.sleep(0.2)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Minutes-long `soak` tests run only when asked for by marker (`pytest -m soak`, `make soak`)."""
+    if "soak" in (config.getoption("-m") or ""):
+        return
+    skip = pytest.mark.skip(reason="a soak test: run with `pytest -m soak` (make soak)")
+    for item in items:
+        if "soak" in item.keywords:
+            item.add_marker(skip)
+
+
 def free_port() -> int:
     """A loopback port that is free right now."""
     with socket.socket() as s:
@@ -69,3 +105,19 @@ def served_essay(data_dir: Path, embeddings: MiniLMEmbeddings, **overrides):
         yield assistant, url
     finally:
         app.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Debian chromium for every browser test (skips, saying how to get it, when absent)."""
+    from .browser_kit import chromium
+
+    with chromium() as browser:
+        yield browser
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, embeddings):
+    """A real web chat over the essay for one test module; yields its URL."""
+    with served_essay(tmp_path_factory.mktemp("served") / "data", embeddings) as (_, url):
+        yield url

@@ -1,56 +1,27 @@
 """The same ingest and chain against a real `chroma run` server on loopback (ASSISTANT_CHROMA_HOST)."""
 
-import shutil
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 
 from assistant.chain import build_assistant
+from assistant.ingest import ingest
 from assistant.settings import PROJECT_ROOT, Settings
 from assistant.store import Store, StoreError
 
-from .conftest import free_port
-
-CHROMA = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))
-
-
-def _wait(port: int, process: subprocess.Popen, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"chroma run exited with {process.returncode}")
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)
-    raise TimeoutError("chroma run did not start")
+from .conftest import chroma_server, free_port
 
 
 @pytest.fixture(scope="module")
 def chroma_port(tmp_path_factory):
-    if not Path(CHROMA).exists():
-        pytest.skip("the `chroma` executable that comes with chromadb is missing")
-    port = free_port()
-    path = tmp_path_factory.mktemp("chroma-server")
-    process = subprocess.Popen([CHROMA, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        _wait(port, process)
+    with chroma_server(tmp_path_factory.mktemp("chroma-server")) as port:
         yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def test_ingest_and_answer_through_a_chroma_server(tmp_path, embeddings, chroma_port):
     settings = Settings.from_env(env={}, data_dir=tmp_path / "data", knowledge_dir=PROJECT_ROOT / "knowledge",
                                  chroma_host="127.0.0.1", chroma_port=chroma_port, collection="server-test")
     assistant = build_assistant(settings, embeddings=embeddings)
-    report = assistant.ensure_corpus()
+    report = ingest([PROJECT_ROOT / "knowledge"], store=assistant.store, embeddings=embeddings)
     assert report.added == ["russia-crisis-responses"]
     assert not (tmp_path / "data" / "chroma").exists()
     answer = assistant.ask("What could Russia have done with its economic leverage in Kyrgyzstan?")

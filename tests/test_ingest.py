@@ -4,6 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from assistant.chunking import chunk_document
+from assistant.documents import load
 from assistant.ingest import ingest, remove_document
 from assistant.store import Store
 
@@ -32,12 +34,11 @@ def test_ingest_records_titles_spans_and_manifest(settings, embeddings):
 def test_reingesting_an_unchanged_file_is_a_no_op(settings, embeddings):
     store = Store(settings=settings)
     ingest([settings.knowledge_dir], store=store, embeddings=embeddings)
-    before = _stored_ids(store)
-    stamp = store.settings.manifest_path.stat().st_mtime_ns
+    before, revision = _stored_ids(store), store.revision
     again = ingest([settings.knowledge_dir], store=Store(settings=settings), embeddings=embeddings)
     assert again.unchanged == ["russia-crisis-responses"] and again.embedded == 0
     assert _stored_ids(store) == before
-    assert store.settings.manifest_path.stat().st_mtime_ns == stamp
+    assert store.revision == revision
 
 
 def test_a_changed_file_replaces_exactly_its_old_chunks(settings, embeddings):
@@ -115,12 +116,26 @@ def test_remove_document_deletes_its_chunks_only(settings, embeddings):
         remove_document(store, "russia-crisis-responses")
 
 
-def test_changing_the_chunk_size_rechunks_on_the_next_ingest(settings, embeddings):
+def test_other_chunking_is_refused_and_rebuild_rechunks_every_document(settings, embeddings):
+    from assistant.store import SettingsMismatch
+    from assistant.sync import rebuild
+
+    (settings.knowledge_dir / "other.txt").write_text("Uzbekistan reformed its currency in 2017. " * 20)
     store = Store(settings=settings)
     ingest([settings.knowledge_dir], store=store, embeddings=embeddings)
     default_count = store.count()
     smaller = settings.with_overrides(chunk_size=300, chunk_overlap=50)
+    with pytest.raises(SettingsMismatch, match=r"built with chunk size 700, overlap 150 .* you asked for chunk size "
+                                               r"300, chunk overlap 50: run `assistant --collection knowledge "
+                                               r"rebuild --chunk-size 300 --chunk-overlap 50`"):
+        Store(settings=smaller)
+    report = rebuild(store=Store(settings=smaller, check=False), embeddings=embeddings, chunk_size=300,
+                     chunk_overlap=50)
+    assert sorted(report.added) == ["other", "russia-crisis-responses"] and not report.errors
     store2 = Store(settings=smaller)
-    report = ingest([settings.knowledge_dir], store=store2, embeddings=embeddings)
-    assert report.updated == ["russia-crisis-responses"]
+    assert (store2.settings.chunk_size, store2.settings.chunk_overlap) == (300, 50)
     assert _stored_ids(store2) == _manifest_ids(store2) and store2.count() > default_count
+    essay = load(settings.knowledge_dir / "russia-crisis-responses.txt", root=settings.knowledge_dir)
+    expected = [c.chunk_id for c in chunk_document(essay, size=300, overlap=50)]
+    assert store2.manifest.documents["russia-crisis-responses"]["chunk_ids"] == expected
+    assert store2.space != "knowledge" and "knowledge" not in {c.name for c in store2.client.list_collections()}

@@ -246,7 +246,7 @@ def test_eval_compares_the_llm_with_the_extractive_answerer(settings, server_url
         assert "## Accepted answers (verbatim" in report
 
 
-def test_web_chat_streams_llm_tokens_and_labels_a_fallback(essay_assistant, llm_settings, server_url):
+def test_web_chat_answers_through_the_llm_and_labels_a_fallback(essay_assistant, llm_settings, server_url):
     from gradio_client import Client
 
     from assistant.chain import build_assistant
@@ -257,11 +257,8 @@ def test_web_chat_streams_llm_tokens_and_labels_a_fallback(essay_assistant, llm_
     app, url = launch(assistant, block=False)
     try:
         client = Client(url, verbose=False)
-        job = client.submit(QUESTIONS[0], 4, api_name="/ui_chat")
-        job.result(timeout=300)
-        htmls = [out[0] for out in job.outputs()]
-        assert any('class="answer streaming"' in h for h in htmls[:-1])
-        assert "openai:smollm2" in htmls[-1] or "Not covered by the sources" in htmls[-1]
+        answer = client.predict(message=QUESTIONS[0], api_name="/chat")
+        assert answer["answerer"] == "openai:smollm2", answer
         client.close()
     finally:
         app.close()
@@ -269,8 +266,8 @@ def test_web_chat_streams_llm_tokens_and_labels_a_fallback(essay_assistant, llm_
     app, url = launch(build_assistant(dead, embeddings=essay_assistant.embeddings), block=False)
     try:
         client = Client(url, verbose=False)
-        final = client.predict(QUESTIONS[0], 4, api_name="/ui_chat")[0]
-        assert "LLM backend unavailable" in final and "extractive (fallback)" in final
+        final = client.predict(message=QUESTIONS[0], api_name="/chat")
+        assert final["answerer"] == "extractive (fallback)" and "LLM backend unavailable" in final["notice"]
         client.close()
     finally:
         app.close()

@@ -31,3 +31,12 @@ def test_the_settings_file_is_read_under_the_real_environment(tmp_path, monkeypa
 def test_overrides_given_as_strings_become_paths(tmp_path):
     settings = Settings.from_env(env={}, data_dir=str(tmp_path / "data"))
     assert settings.chroma_dir == tmp_path / "data" / "chroma"
+
+
+def test_settings_remember_which_values_were_asked_for():
+    settings = Settings.from_env(env={"ASSISTANT_CHUNK_SIZE": "500"}, top_k=3)
+    assert settings.asked_for("chunk_size") and settings.asked_for("top_k")
+    assert not settings.asked_for("chunk_overlap") and settings.chunk_overlap == 150
+    assert settings.with_overrides(chunk_overlap=None).explicit == settings.explicit
+    assert settings.with_overrides(chunk_overlap=60).asked_for("chunk_overlap")
+    assert settings == Settings.from_env(env={}, chunk_size=500, top_k=3)

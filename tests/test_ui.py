@@ -55,12 +55,14 @@ def test_follow_up_is_rewritten_against_the_previous_question(server):
 
 def test_ui_chat_streams_into_the_conversation(server):
     _, _, client = server
-    job = client.submit("Why was Moscow unprepared for the fighting in Nagorno-Karabakh?", 4, api_name="/ui_chat")
+    job = client.submit("Why was Moscow unprepared for the fighting in Nagorno-Karabakh?", None, 4, False,
+                        api_name="/ui_chat")
     job.result(timeout=60)
     outputs = job.outputs()
     assert len(outputs) >= 2
     final_html = outputs[-1][0]
-    assert 'class="cite-chip"' in final_html and 'class="sources"' in final_html and "<mark>" in final_html
+    assert 'class="cite-chip"' in final_html and 'class="sources"' in final_html and "<mark data-s=" in final_html
+    assert len(outputs[-1][1]["chats"][0]["turns"]) == 1, "the answered turn is saved for the browser's storage"
 
 
 def test_upload_then_ask_about_the_new_text_then_remove(server, tmp_path):
@@ -96,7 +98,7 @@ def test_bad_uploads_are_rejected_and_nothing_stored_is_lost(server, tmp_path, n
     except Exception as exc:  # Gradio itself refuses files over max_file_size or of a disallowed type
         assert reason in ("upload limit", "unsupported file type"), exc
     else:
-        assert "Rejected" in status and reason in status
+        assert "Not added" in status and reason in status
     assert assistant.store.count() == before
     assert "russia-crisis-responses" in {d["doc_id"] for d in client.predict(api_name="/documents")}
 
@@ -163,16 +165,21 @@ def test_a_failing_store_is_reported_in_the_chat_not_as_a_stack_trace(essay_assi
 
     import gradio as gr
 
+    from assistant import chats
+    from assistant.chat_tab import Answering, build_chat_tab
     from assistant.retrieval import HybridRetriever
     from assistant.service import ChatService
-    from assistant.ui import _chat_handler
 
     class BrokenRetriever(HybridRetriever):
         def passages(self, query, k=None):
-            raise RuntimeError("Chroma went away\nsecond line")
+            raise RuntimeError(f"Chroma went away at {essay_assistant.settings.chroma_dir}\nsecond line")
 
     broken = BrokenRetriever(store=essay_assistant.store, embeddings=essay_assistant.embeddings)
-    assistant = dataclasses.replace(essay_assistant, retriever=broken)
-    on_chat = _chat_handler(gr, ChatService(assistant=assistant))
-    html, state, box, *_ = list(on_chat("How did Russia respond in Belarus?", [], 4))[-1]
-    assert "Could not answer: Chroma went away</div>" in html and state == [] and box.startswith("How did")
+    service = ChatService(assistant=dataclasses.replace(essay_assistant, retriever=broken))
+    with gr.Blocks():
+        tab = build_chat_tab(gr, service, "")
+    run = Answering(gr=gr, service=service, tab=tab)
+    last = list(run("How did Russia respond in Belarus?", chats.normalised(None), 4, replace_last=False))[-1]
+    html = last[tab.conversation]
+    assert "Could not answer: Chroma went away at the store</div>" in html
+    assert tab.chats not in last and last[tab.box].startswith("How did")
