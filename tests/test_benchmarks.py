@@ -105,6 +105,7 @@ def test_report_lists_targets_and_where_the_baseline_wins(tmp_path):
     (tmp_path / "docs").mkdir()
     (tmp_path / "benchmarks").mkdir()
     (tmp_path / "docs" / "benchmarks.md").write_text("# Benchmarks\n\nKept by hand.\n", encoding="utf-8")
+    (tmp_path / "benchmarks" / "RESULTS.md").write_text("## Soak\n\nWritten by hand.\n", encoding="utf-8")
     metrics = {"questions": 2, "recall@1": 0.5, "recall@4": 1.0, "total_p50_ms": 20.0, "retrieve_p50_ms": 5.0,
                "refusal_recall": 0.0}
     build = {"chunks": 3, "embedded": 3, "wall_s": 2.0, "chunks_per_s": 1.5, "raw_encode_chunks_per_s": 2.0,
@@ -112,11 +113,16 @@ def test_report_lists_targets_and_where_the_baseline_wins(tmp_path):
     part = {"corpus": {"label": "essay in 1 MB", "size_mb": 1.0}, "revision": "abc", "started": "now",
             "load_avg": [1.0], "build": {"ours": build, "baseline": build},
             "quality": {"ours": metrics, "baseline": metrics | {"recall@1": 0.75, "refusal_recall": 0.0}}}
-    written = write_reports({"machine": {"cpu": "test cpu", "cores": 2, "memory_gib": 1, "arch": "x", "python": "3"},
-                             "runs": {"corpus-1mb": part}}, Path(tmp_path))
+    machine = {"cpu": "test cpu", "cores": 2, "memory_gib": 1, "arch": "x", "python": "3"}
+    written = write_reports({"machine": machine, "runs": {"corpus-1mb": part}}, Path(tmp_path))
     doc = (tmp_path / "docs" / "benchmarks.md").read_text(encoding="utf-8")
     assert "Kept by hand." in doc and "test cpu" in doc
     assert "evidence recall@1 0.750 vs ours 0.500" in doc
     assert ("| ingest / raw encode, essay in 1 MB | 75% (1.5 vs 2.0 chunks/s; per CPU second –; peak 300 MB) "
             "| >= 80% | NO |") in doc
     assert all(p.is_file() for p in written)
+    summary = (tmp_path / "benchmarks" / "RESULTS.md").read_text(encoding="utf-8")
+    assert "Written by hand." in summary and "test cpu" in summary
+    write_reports({"machine": machine | {"cpu": "other cpu"}, "runs": {"corpus-1mb": part}}, Path(tmp_path))
+    summary = (tmp_path / "benchmarks" / "RESULTS.md").read_text(encoding="utf-8")
+    assert summary.count("Written by hand.") == 1 and "other cpu" in summary and "test cpu" not in summary
