@@ -1,15 +1,34 @@
-"""Documents -> sentence-aligned, overlapping chunks whose spans index the normalised source text."""
+"""Documents -> sentence-aligned, overlapping chunks of about the target size whose spans index the source text.
+
+Consecutive short paragraphs are merged up to the target size (a heading always travels with what follows it),
+a chunk prefers to end where a paragraph ends, and a run longer than the target (a sentence with no full stop,
+a code block) is cut on a word boundary, so no chunk is longer than the target."""
 
 from __future__ import annotations
 
 import hashlib
 import re
 from bisect import bisect_right
+from dataclasses import dataclass
 
 from .models import Chunk, SourceDocument
 from .text import paragraph_spans, sentence_spans
 
-_SPACES = re.compile(r"\s*")
+HEADING_MAX_CHARS = 100
+FILL_BEFORE_PARAGRAPH_BREAK = 1 / 3  # close at a paragraph end once this share of the target is filled
+_FINAL_PUNCTUATION = tuple(".!?…;,")
+_UNDERLINE = re.compile(r"[-=~^*#+]{3,}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Unit:
+    """The smallest piece a chunk is built from: a sentence, a slice of an over-long one, or a heading glued
+    to the sentence after it. Paragraph numbers count from 1."""
+
+    start: int
+    end: int
+    first: int
+    last: int
 
 
 def split_sentences(doc: SourceDocument) -> list[tuple[int, int, int]]:
@@ -22,69 +41,115 @@ def split_sentences(doc: SourceDocument) -> list[tuple[int, int, int]]:
 
 
 def chunk_document(doc: SourceDocument, *, size: int = 700, overlap: int = 150) -> list[Chunk]:
-    """Group whole sentences of one paragraph up to `size` characters, repeating up to `overlap` characters."""
+    """Pack units into chunks of at most `size` characters, repeating up to `overlap` characters of the
+    paragraph a chunk breaks inside; a chunk never crosses a page start, so its page is exact."""
     if size <= 0 or overlap < 0 or overlap >= size:
         raise ValueError(f"chunk size {size} and overlap {overlap}: need 0 <= overlap < size")
-    groups, current = [], []
-    for sentence in _capped(doc.text, split_sentences(doc), size):
-        if current and _too_long(current, sentence, size):
+    paragraphs = paragraph_spans(doc.text)
+    groups: list[list[Unit]] = []
+    current: list[Unit] = []
+    for unit in units(doc.text, paragraphs, size):
+        if current and _page(doc, unit.start) != _page(doc, current[0].start):
             groups.append(current)
-            current = _overlap_tail(current, overlap, sentence[2])
-        current = current + [sentence]
+            current = []
+        elif current and _closes_before(current, unit, paragraphs, size):
+            groups.append(current)
+            current = _overlap_tail(current, unit, overlap, size)
+        current.append(unit)
     if current:
         groups.append(current)
     return _to_chunks(doc, groups)
 
 
-def _capped(text: str, sentences: list[tuple[int, int, int]], size: int) -> list[tuple[int, int, int]]:
-    """Sentences longer than `size` cut into pieces of at most `size` characters, at the last space when there is
-    one (a run of text with no full stop must not become one enormous chunk)."""
-    out = []
-    for start, end, paragraph in sentences:
-        while end - start > size:
-            cut = text.rfind(" ", start + 1, start + size + 1)
-            cut = cut if cut > start else start + size
-            out.append((start, start + len(text[start:cut].rstrip()), paragraph))
-            start = _SPACES.match(text, cut, end).end()
-        if end > start:
-            out.append((start, end, paragraph))
-    return out
+def units(text: str, paragraphs: list[tuple[int, int]], size: int) -> list[Unit]:
+    """Sentences cut to at most `size` characters, each heading glued to the unit after it when both fit."""
+    out: list[Unit] = []
+    pending: list[Unit] = []
+    for number, (p_start, p_end) in enumerate(paragraphs, start=1):
+        heading = number < len(paragraphs) and is_heading(text[p_start:p_end])
+        for s, e in sentence_spans(text, p_start, p_end):
+            for start, end in _pieces(text, s, e, size):
+                unit = Unit(start=start, end=end, first=number, last=number)
+                if heading:
+                    pending.append(unit)
+                    continue
+                out += _glue(pending, unit, size)
+                pending = []
+    return out + pending
 
 
-def _too_long(current: list[tuple[int, int, int]], sentence: tuple[int, int, int], size: int) -> bool:
-    """Close the chunk when the sentence would overflow it or starts a new paragraph."""
-    return sentence[1] - current[0][0] > size or sentence[2] != current[-1][2]
+def is_heading(paragraph: str) -> bool:
+    """A markdown `#` line, an underlined title, or one short line without final punctuation."""
+    lines = paragraph.strip().split("\n")
+    if len(lines) == 2 and _UNDERLINE.fullmatch(lines[1].strip()):
+        return len(lines[0]) <= HEADING_MAX_CHARS
+    line = lines[0].strip()
+    if len(lines) > 1 or not line or len(line) > HEADING_MAX_CHARS:
+        return False
+    return line.startswith("#") or not line.rstrip("\"'”’)]").endswith(_FINAL_PUNCTUATION)
 
 
-def _overlap_tail(current: list[tuple[int, int, int]], overlap: int, paragraph: int) -> list:
-    """Trailing sentences of the same paragraph that fit in the overlap budget."""
-    tail: list[tuple[int, int, int]] = []
-    for sentence in reversed(current):
-        if sentence[2] != paragraph or current[-1][1] - sentence[0] > overlap:
+def _glue(headings: list[Unit], unit: Unit, size: int) -> list[Unit]:
+    """The headings that fit joined to the unit they introduce; any that do not fit stay separate."""
+    for i, heading in enumerate(headings):
+        if unit.end - heading.start <= size:
+            return headings[:i] + [Unit(start=heading.start, end=unit.end, first=heading.first, last=unit.last)]
+    return headings + [unit]
+
+
+def _pieces(text: str, start: int, end: int, size: int) -> list[tuple[int, int]]:
+    """A span cut into pieces of at most `size` characters, at a line break or space where there is one."""
+    pieces = []
+    while end - start > size:
+        window = text[start + size // 2:start + size + 1]
+        cut = window.rfind("\n")
+        cut = cut if cut >= 0 else max(window.rfind(" "), window.rfind("\t"))
+        cut = start + size // 2 + cut if cut >= 0 else start + size
+        pieces.append((start, len(text[start:cut].rstrip()) + start))
+        start = cut + len(text[cut:end]) - len(text[cut:end].lstrip())
+    return pieces + ([(start, end)] if end > start else [])
+
+
+def _closes_before(current: list[Unit], unit: Unit, paragraphs: list[tuple[int, int]], size: int) -> bool:
+    """Close the chunk when the unit would overflow it, or at a paragraph end once the chunk is well filled
+    and the next paragraph would not fit whole."""
+    if unit.end - current[0].start > size:
+        return True
+    if unit.first == current[-1].last:
+        return False
+    filled = current[-1].end - current[0].start >= FILL_BEFORE_PARAGRAPH_BREAK * size
+    return filled and paragraphs[unit.last - 1][1] - current[0].start > size
+
+
+def _overlap_tail(current: list[Unit], unit: Unit, overlap: int, size: int) -> list[Unit]:
+    """Trailing units of the paragraph the next unit continues, within the overlap budget and the size."""
+    tail: list[Unit] = []
+    for previous in reversed(current):
+        if previous.first != unit.first or previous.last != unit.first:
             break
-        tail.insert(0, sentence)
+        if current[-1].end - previous.start > overlap or unit.end - previous.start > size:
+            break
+        tail.insert(0, previous)
     return tail if len(tail) < len(current) else []
 
 
-def _to_chunks(doc: SourceDocument, groups: list[list[tuple[int, int, int]]]) -> list[Chunk]:
-    """Materialise chunk records with content-derived ids (same text, same id)."""
-    chunks, seen = [], set()
+def _to_chunks(doc: SourceDocument, groups: list[list[Unit]]) -> list[Chunk]:
+    """Materialise chunk records; the id depends on the text alone, so equal texts share one stored copy."""
+    chunks = []
     for index, group in enumerate(groups):
-        start, end = group[0][0], group[-1][1]
+        start, end = group[0].start, group[-1].end
         text = doc.text[start:end]
-        chunk_id = _chunk_id(doc.doc_id, text, seen)
-        chunks.append(Chunk(chunk_id=chunk_id, doc_id=doc.doc_id, title=doc.title, source=doc.source,
-                            text=text, start=start, end=end, paragraph=group[0][2], index=index,
-                            page=bisect_right(doc.page_starts, start)))
+        chunks.append(Chunk(chunk_id=chunk_id(text), doc_id=doc.doc_id, title=doc.title, source=doc.source,
+                            text=text, start=start, end=end, paragraph=group[0].first, index=index,
+                            page=_page(doc, start)))
     return chunks
 
 
-def _chunk_id(doc_id: str, text: str, seen: set[str]) -> str:
-    """Hash of the document id and chunk text, disambiguated when the same text repeats."""
-    digest = hashlib.sha256(f"{doc_id}\n{text}".encode()).hexdigest()[:20]
-    chunk_id, n = f"{doc_id}:{digest}", 1
-    while chunk_id in seen:
-        n += 1
-        chunk_id = f"{doc_id}:{digest}-{n}"
-    seen.add(chunk_id)
-    return chunk_id
+def _page(doc: SourceDocument, offset: int) -> int:
+    """The page (from 1) holding this offset of the text; 0 when the document has no pages."""
+    return bisect_right(doc.page_starts, offset)
+
+
+def chunk_id(text: str) -> str:
+    """Content address of a chunk text: identical texts in one collection are stored (and embedded) once."""
+    return "c" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]

@@ -57,6 +57,7 @@ class MiniLMEmbeddings(Embeddings):
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.intra_op_num_threads = threads
         options.log_severity_level = 3
+        options.enable_mem_pattern = False  # batch shapes vary: a memory plan kept per shape cost ~0.6 GB at peak
         self._session = ort.InferenceSession(str(model_path or default_model), options,
                                              providers=["CPUExecutionProvider"])
         self._tokenizer = Tokenizer.from_file(str(tokenizer_path or default_tokenizer))

@@ -1,4 +1,4 @@
-"""Files -> chunks -> vectors -> store: idempotent, per-document all-or-nothing, with a summary."""
+"""Files -> chunks -> vectors -> store: streamed a window at a time, idempotent, per-document all-or-nothing."""
 
 from __future__ import annotations
 
@@ -11,9 +11,12 @@ from pathlib import Path
 from .chunking import chunk_document
 from .documents import DocumentError, Skipped, discover, load
 from .embeddings import MiniLMEmbeddings
+from .indexes import build_indexes
 from .integrity import crash_point
 from .models import Chunk, SourceDocument
 from .store import Store
+
+WINDOW_CHUNKS = 2048  # documents are loaded and chunked this many chunks' worth of text at a time
 
 
 @dataclass(kw_only=True)
@@ -47,52 +50,79 @@ def ingest(paths: list[Path], *, store: Store, embeddings: MiniLMEmbeddings,
 
 
 def _ingest(paths: list[Path], *, store: Store, embeddings: MiniLMEmbeddings, progress: bool) -> IngestReport:
-    """Find and load the files, then write them."""
+    """Find the files, then stream them through loading, chunking and embedding a window at a time, so memory
+    does not grow with the corpus; save the search indexes when anything changed."""
     began, report = time.perf_counter(), IngestReport()
     files, errors = discover(paths, follow_symlinks=store.settings.follow_symlinks)
     report.notes.extend(str(e) for e in errors if isinstance(e, Skipped))
     report.errors.extend(str(e) for e in errors if not isinstance(e, Skipped))
-    docs = load_all(files, store, report)
-    write_documents(docs, store=store, embeddings=embeddings, report=report, progress=progress)
+    bar = _progress_bar(enabled=progress)
+    for window in windows(files, store, report):
+        write_documents(window, store=store, embeddings=embeddings, report=report, bar=bar)
+    bar.close()
+    if report.added or report.updated:
+        build_indexes(store)  # saved now, so the next question does not build them
     report.seconds = time.perf_counter() - began
     return report
 
 
 def write_documents(docs: list[SourceDocument], *, store: Store, embeddings: MiniLMEmbeddings,
-                    report: IngestReport, progress: bool = False) -> None:
+                    report: IngestReport, progress: bool = False, bar=None) -> None:
     """Chunk, skip what is unchanged, then embed and write in batches (call holding the writer lock)."""
     plans = [(doc, chunk_document(doc, size=store.settings.chunk_size, overlap=store.settings.chunk_overlap))
              for doc in docs]
-    have = store.existing_ids([c.chunk_id for _, chunks in plans for c in chunks])
+    have = store.existing_ids(list(dict.fromkeys(c.chunk_id for _, chunks in plans for c in chunks)))
     todo = []
     for doc, chunks in plans:
         if _unchanged(store, doc, chunks, have):
             report.unchanged.append(doc.doc_id)
         else:
             todo.append((doc, chunks))
-    bar = _progress_bar(sum(len(c) for _, c in todo), enabled=progress)
+    own = bar is None
+    bar = _progress_bar(enabled=progress) if own else bar
     for group in _groups(todo, have, store.settings.ingest_batch):
         _write_group(store, embeddings, group, have, report, bar)
-    bar.close()
+    if own:
+        bar.close()
     report.chunks += sum(len(c) for _, c in plans)
 
 
-def load_all(files: list[Path], store: Store, report: IngestReport) -> list[SourceDocument]:
-    """Load each file (remembering where it is, for sync and rebuild); two files with one id are an error."""
-    docs: dict[str, SourceDocument] = {}
+def windows(files: list[Path], store: Store, report: IngestReport):
+    """The files loaded as documents, yielded in windows of about WINDOW_CHUNKS chunks' worth of text; two files
+    with one id are an error (the first one wins)."""
+    window, chars = [], 0
+    limit = WINDOW_CHUNKS * store.settings.chunk_size
     for path in files:
-        try:
-            doc = load(path, root=store.settings.knowledge_dir, max_mb=store.settings.max_file_mb)
-        except (DocumentError, OSError) as exc:
-            report.errors.append(str(exc) if isinstance(exc, DocumentError) else f"{path}: {exc.strerror}")
+        doc = _load(path, store, report)
+        if doc is None:
             continue
-        if doc.doc_id in docs:
-            report.errors.append(f"{path}: same document id {doc.doc_id!r} as {report.paths[doc.doc_id]}; "
-                                 "rename one of them")
-            continue
-        docs[doc.doc_id] = doc
-        report.paths[doc.doc_id] = str(path.resolve())
-    return list(docs.values())
+        window.append(doc)
+        chars += len(doc.text)
+        if chars >= limit:
+            yield window
+            window, chars = [], 0
+    if window:
+        yield window
+
+
+def load_all(files: list[Path], store: Store, report: IngestReport) -> list[SourceDocument]:
+    """Load each file (remembering where it is, for sync and rebuild)."""
+    return [doc for window in windows(files, store, report) for doc in window]
+
+
+def _load(path: Path, store: Store, report: IngestReport) -> SourceDocument | None:
+    """One file as a document, or None with a one-line error in the report."""
+    try:
+        doc = load(path, root=store.settings.knowledge_dir, max_mb=store.settings.max_file_mb)
+    except (DocumentError, OSError) as exc:
+        report.errors.append(str(exc) if isinstance(exc, DocumentError) else f"{path}: {exc.strerror}")
+        return None
+    if doc.doc_id in report.paths:
+        report.errors.append(f"{path}: same document id {doc.doc_id!r} as {report.paths[doc.doc_id]}; "
+                             "rename one of them")
+        return None
+    report.paths[doc.doc_id] = str(path.resolve())
+    return doc
 
 
 def _unchanged(store: Store, doc: SourceDocument, chunks: list[Chunk], have: set[str]) -> bool:
@@ -118,7 +148,7 @@ def _groups(todo: list[tuple[SourceDocument, list[Chunk]]], have: set[str], batc
 def _write_group(store: Store, embeddings: MiniLMEmbeddings, group: list, have: set[str], report: IngestReport,
                  bar) -> None:
     """Embed the group's new chunks, announce them, store them, then commit the group's documents at once."""
-    fresh = [c for _, chunks in group for c in chunks if c.chunk_id not in have]
+    fresh = list({c.chunk_id: c for _, chunks in group for c in chunks if c.chunk_id not in have}.values())
     bar.update(sum(len(chunks) for _, chunks in group) - len(fresh))
     try:
         vectors = embeddings.encode([c.text for c in fresh], progress=bar.update)
@@ -129,13 +159,15 @@ def _write_group(store: Store, embeddings: MiniLMEmbeddings, group: list, have: 
     store.announce(ids)
     crash_point("after-announce")
     try:
-        store.upsert(fresh, vectors)
+        store.attach([c for _, chunks in group for c in chunks],
+                     dict(zip((c.chunk_id for c in fresh), vectors, strict=True)))
     except Exception as exc:  # remove what this write added: every document keeps its previous version
         store.discard(ids)
         report.errors += [f"{doc.source}: could not store chunks ({exc}); previous version kept" for doc, _ in group]
         return
     crash_point("after-upsert")
     _record_documents(store, group, report)
+    have.update(ids)  # a later group with the same text adds its document as an owner instead of re-embedding
     report.embedded += len(fresh)
 
 
@@ -163,9 +195,9 @@ def remove_document(store: Store, doc_id: str) -> int:
     return removed
 
 
-def _progress_bar(total: int, *, enabled: bool):
-    """A tqdm bar on stderr for long ingests, silent otherwise."""
+def _progress_bar(*, enabled: bool):
+    """A tqdm counter of chunks and their rate on stderr for long ingests (files stream, so the total is not known
+    up front), silent otherwise."""
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="chunk", desc="embedding", file=sys.stderr,
-                disable=not enabled or total < 16, leave=False)
+    return tqdm(unit="chunk", desc="embedding", file=sys.stderr, disable=not enabled, leave=False)

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import bisect
-import math
 import threading
-from collections import Counter
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
@@ -13,50 +10,13 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, PrivateAttr
 
 from .embeddings import MiniLMEmbeddings
+from .indexes import Indexes, open_indexes
+from .lexical import LexicalIndex
 from .models import Chunk, Passage
 from .store import Store
-from .text import collapse, same_stem, terms
+from .text import collapse
 
 RRF_K = 60
-
-
-class LexicalIndex:
-    """BM25 (bm25s) over every stored chunk; rebuilt only when the store's revision changes."""
-
-    def __init__(self, chunks: list[Chunk]) -> None:
-        import bm25s
-
-        self.chunks = chunks
-        self._bm25 = bm25s.BM25()
-        tokens = [terms(c.text) or ["\u2205"] for c in chunks]
-        self._df = Counter(t for doc in tokens for t in set(doc))
-        self._vocabulary: list[str] | None = None
-        if chunks:
-            self._bm25.index(tokens, show_progress=False)
-
-    def idf(self, term: str) -> float:
-        """BM25-style inverse document frequency; a term absent from the corpus weighs the most."""
-        n, df = len(self.chunks), self._df.get(term, 0)
-        return math.log(1 + (n - df + 0.5) / (df + 0.5))
-
-    def contains(self, term: str) -> bool:
-        """Whether any stored chunk contains the term, or a word of the same stem ("Asian" for "Asia")."""
-        if term in self._df:
-            return True
-        if self._vocabulary is None:
-            self._vocabulary = sorted(self._df)
-        low = bisect.bisect_left(self._vocabulary, term[:4])
-        high = bisect.bisect_left(self._vocabulary, term[:4] + "\uffff")
-        return any(same_stem(term, word) for word in self._vocabulary[low:high])
-
-    def search(self, query: str, k: int) -> list[tuple[Chunk, float]]:
-        """Top-k chunks by BM25 score; chunks sharing no term with the query are left out."""
-        query_terms = [t for t in terms(query) if t in self._df]
-        if not query_terms:
-            return []
-        scores = self._bm25.get_scores(query_terms)
-        order = sorted(range(len(scores)), key=lambda i: (-scores[i], i))[:k]
-        return [(self.chunks[i], float(scores[i])) for i in order if scores[i] > 0]
 
 
 class HybridRetriever(BaseRetriever):
@@ -68,18 +28,45 @@ class HybridRetriever(BaseRetriever):
     embeddings: MiniLMEmbeddings
     k: int = 4
     candidates: int = 20
-    _lexical: LexicalIndex | None = PrivateAttr(default=None)
-    _lexical_revision: tuple | None = PrivateAttr(default=None)
+    _indexes: Indexes | None = PrivateAttr(default=None)
+    _revision: tuple | None = PrivateAttr(default=None)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
-    def lexical_index(self) -> LexicalIndex:
-        """The BM25 index for the store as it is now, built once per store revision."""
+    def indexes(self) -> Indexes:
+        """The search indexes of the store as it is now: looked up again only when the store's revision changes,
+        loaded from disk when this content was indexed before, else built and saved."""
         with self._lock:
             revision = self.store.revision
-            if self._lexical is None or revision != self._lexical_revision:
-                self._lexical = LexicalIndex(self.store.all_chunks())
-                self._lexical_revision = revision
-            return self._lexical
+            if self._indexes is None or revision != self._revision:
+                self._indexes = open_indexes(self.store)
+                self._revision = revision
+            return self._indexes
+
+    def lexical_index(self) -> LexicalIndex:
+        """The BM25 index of the store as it is now."""
+        return self.indexes().lexical
+
+    def lexical(self, query: str, k: int) -> list[tuple[Chunk, float]]:
+        """Top-k chunks by BM25 score (chunks sharing no term with the query left out)."""
+        return self._with_chunks(self.lexical_index().search(query, k))[0]
+
+    def dense(self, query: str, k: int) -> list[tuple[Chunk, float]]:
+        """Top-k chunks by cosine similarity: an exact scan of the saved vectors, or Chroma's HNSW past them."""
+        return self._with_chunks(self._dense_hits(query, k))[0]
+
+    def _dense_hits(self, query: str, k: int) -> list[tuple[str | Chunk, float]]:
+        """(chunk id, cosine) from the saved vectors, or (Chunk, cosine) from HNSW when there are none."""
+        vector = self.embeddings.embed_query(query)
+        vectors = self.indexes().vectors
+        return self.store.query(vector, k) if vectors is None else vectors.search(vector, k)
+
+    def _with_chunks(self, *rankings: list[tuple[str | Chunk, float]]) -> list[list[tuple[Chunk, float]]]:
+        """Rankings of (chunk id or Chunk, score) as (Chunk, score), the ids fetched from the store in one call
+        (an id deleted meanwhile is left out)."""
+        ids = list(dict.fromkeys(hit for ranking in rankings for hit, _ in ranking if isinstance(hit, str)))
+        chunks: dict = self.store.get_chunks(ids)
+        return [[(chunks[hit] if isinstance(hit, str) else hit, score) for hit, score in ranking
+                 if not isinstance(hit, str) or hit in chunks] for ranking in rankings]
 
     def idf(self, term: str) -> float:
         """Term weight from the current corpus, for answerers that score sentences."""
@@ -92,8 +79,8 @@ class HybridRetriever(BaseRetriever):
     def passages(self, query: str, k: int | None = None) -> list[Passage]:
         """Fuse the dense and lexical rankings and keep the best k."""
         k = k or self.k
-        dense = self.store.query(self.embeddings.embed_query(query), self.candidates)
-        lexical = self.lexical_index().search(query, self.candidates)
+        dense, lexical = self._with_chunks(self._dense_hits(query, self.candidates),
+                                           self.lexical_index().search(query, self.candidates))
         fused: dict[str, dict] = {}
         for name, ranking in (("dense", dense), ("lexical", lexical)):
             for rank, (chunk, score) in enumerate(ranking, start=1):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections.abc import Iterator
@@ -13,6 +14,15 @@ from .models import Chunk
 from .settings import Settings
 
 ID_BATCH = 5000  # ids per get/delete call, under Chroma's maximum batch size
+PAGE = 5000  # records per bulk read: one get() of everything fails past 32,766 records (SQLite variables)
+# HNSW, which answers dense queries past vectors.EXACT_LIMIT chunks, tuned for recall (Chroma's defaults: M 16,
+# ef_construction 100, ef_search 100). A question lies far from most stored chunks, and a narrow beam misses its
+# neighbours: on 9,400 chunks of documentation plus the essay, ef_search 50 / 200 / 1000 found 69% / 96% / 100%
+# of the exact top 20 for the essay's questions, at about 2 ms a query. Records added since the graph was last
+# saved are re-inserted by each process that opens the store, in an order that can differ between processes:
+# saving every 100 records (default 1000) keeps that part small.
+HNSW = {"max_neighbors": 32, "ef_construction": 200, "ef_search": 1000, "sync_threshold": 100, "num_threads": 1}
+UNINDEXED = {"string": ("title", "source", "owners"), "int": ("start", "end", "paragraph", "index", "page")}
 
 __all__ = ["ID_BATCH", "SettingsMismatch", "Store", "StoreError", "open_client"]
 
@@ -107,8 +117,7 @@ class Store:
         client, bound_client, bound_space, collection = self.client, *self._bound
         if client is not bound_client or self.space != bound_space:
             with reported(self.settings):
-                collection = Reported(client.get_or_create_collection(
-                    self.space, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None), self.settings)
+                collection = Reported(_open_collection(client, self.space), self.settings)
             self._bound = (client, self.space, collection)
         return collection
 
@@ -207,31 +216,47 @@ class Store:
         documents that were replaced."""
         from .integrity import crash_point
 
+        docs = self.manifest.documents
+        before = {doc_id: docs[doc_id]["chunk_ids"] for doc_id, _, _ in entries if doc_id in docs}
         garbage, replaced = self.db.record(self.space, entries, owner=os.getpid(), collection=self.info())
         self.committed()
         crash_point("after-record")
         self.delete(garbage)
         self.db.settle(self.space, garbage, owner=os.getpid())
+        for doc_id, _, ids in entries:  # old chunks of the document that other documents still have
+            self.detach(doc_id, set(before.get(doc_id, ())) - set(ids) - set(garbage))
         return replaced
 
     def remove(self, doc_id: str) -> int | None:
         """Forget a document and delete its chunks; the number of chunks, or None if it is not recorded."""
+        entry = self.manifest.documents.get(doc_id)
         garbage = self.db.remove(self.space, doc_id, owner=os.getpid(), name=self.settings.collection)
-        if garbage is None:
+        if garbage is None or entry is None:
             return None
         self.committed()
         self.delete(garbage)
         self.db.settle(self.space, garbage, owner=os.getpid())
-        return len(garbage)
+        self.detach(doc_id, set(entry["chunk_ids"]) - set(garbage))  # shared with documents that stay
+        return len(entry["chunk_ids"])
 
     def stored_ids(self) -> list[str]:
-        """Every chunk id in the Chroma collection, paged."""
-        ids: list[str] = []
+        """Every chunk id in the Chroma collection, read page by page."""
+        return [i for page in self.pages(include=[]) for i in page["ids"]]
+
+    def chunk_ids(self) -> list[str]:
+        """Every stored chunk id, sorted."""
+        return sorted(self.stored_ids())
+
+    def pages(self, *, include: list[str]) -> Iterator[dict]:
+        """The whole collection as successive get() results of at most PAGE records (rows deleted while being
+        read, which come back without text or metadata, left out)."""
+        offset = 0
         while True:
-            page = self.collection.get(include=[], limit=ID_BATCH, offset=len(ids))["ids"]
-            ids.extend(page)
-            if len(page) < ID_BATCH:
-                return ids
+            page = self.collection.get(include=include, limit=PAGE, offset=offset)
+            if not page["ids"]:
+                return
+            offset += len(page["ids"])
+            yield _present(page, include)
 
     def existing_ids(self, ids: list[str]) -> set[str]:
         """Which of these chunk ids are already stored."""
@@ -240,14 +265,50 @@ class Store:
             found.update(self.collection.get(ids=ids[i:i + ID_BATCH], include=[])["ids"])
         return found
 
-    def upsert(self, chunks: list[Chunk], vectors) -> None:
+    def upsert(self, chunks: list[Chunk], vectors, *, metadatas: list[dict] | None = None) -> None:
         """Write chunks with their vectors, in batches Chroma accepts."""
         batch = self.client.get_max_batch_size()
+        metadatas = metadatas or [with_owners(None, [c]) for c in chunks]
         for i in range(0, len(chunks), batch):
             part = chunks[i:i + batch]
             self.collection.upsert(ids=[c.chunk_id for c in part], documents=[c.text for c in part],
                                    embeddings=[list(map(float, v)) for v in vectors[i:i + batch]],
-                                   metadatas=[_metadata(c) for c in part])
+                                   metadatas=metadatas[i:i + batch])
+
+    def attach(self, chunks: list[Chunk], vectors: dict) -> None:
+        """Store each distinct chunk text once: new texts with their vector (`vectors[chunk_id]`), texts already
+        stored gain these documents' spans as owners (replacing any older spans of the same documents)."""
+        by_id: dict[str, list[Chunk]] = {}
+        for chunk in chunks:
+            by_id.setdefault(chunk.chunk_id, []).append(chunk)
+        known = self._owner_metadata([i for i in by_id if i not in vectors])
+        fresh = [i for i in by_id if i in vectors]
+        if fresh:
+            self.upsert([by_id[i][0] for i in fresh], [vectors[i] for i in fresh],
+                        metadatas=[with_owners(None, by_id[i]) for i in fresh])
+        self._update_metadata({i: with_owners(known.get(i), by_id[i]) for i in by_id if i not in vectors})
+
+    def detach(self, doc_id: str, ids) -> None:
+        """Take the document off the owners of these chunks, which other documents still have."""
+        metas = self._owner_metadata(sorted(set(ids)))
+        kept = {i: without_owner(m, doc_id) for i, m in metas.items()}
+        self._update_metadata({i: m for i, m in kept.items() if m is not None})
+
+    def _owner_metadata(self, ids: list[str]) -> dict[str, dict]:
+        """Stored metadata of these chunks, by id (absent ids left out)."""
+        found: dict[str, dict] = {}
+        for i in range(0, len(ids), ID_BATCH):
+            got = self.collection.get(ids=ids[i:i + ID_BATCH], include=["metadatas"])
+            found.update((j, m) for j, m in zip(got["ids"], got["metadatas"], strict=True) if m is not None)
+        return found
+
+    def _update_metadata(self, metas: dict[str, dict]) -> None:
+        """Rewrite the metadata (not the vectors) of stored chunks, in batches Chroma accepts; an update merges
+        keys, so a chunk back to one owner gets `owners: None`, which deletes the key."""
+        ids, batch = list(metas), self.client.get_max_batch_size()
+        for i in range(0, len(ids), batch):
+            self.collection.update(ids=ids[i:i + batch],
+                                   metadatas=[{"owners": None} | metas[j] for j in ids[i:i + batch]])
 
     def delete(self, ids: list[str]) -> None:
         """Remove chunks by id."""
@@ -255,21 +316,30 @@ class Store:
             self.collection.delete(ids=ids[i:i + ID_BATCH])
 
     def all_chunks(self) -> list[Chunk]:
-        """Every stored chunk (for the lexical index), in document order."""
-        got = self.collection.get(include=["documents", "metadatas"])
-        chunks = [_chunk(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
-                  if d is not None and m is not None]  # deleted while being read
+        """Every stored chunk, in document order; read page by page."""
+        chunks = [_chunk(i, d, m) for page in self.pages(include=["documents", "metadatas"])
+                  for i, d, m in zip(page["ids"], page["documents"], page["metadatas"], strict=True)]
         return sorted(chunks, key=lambda c: (c.doc_id, c.start))
 
+    def get_chunks(self, ids: list[str]) -> dict[str, Chunk]:
+        """The stored chunks with these ids (absent or just deleted ones left out), in batches Chroma accepts."""
+        found: dict[str, Chunk] = {}
+        for i in range(0, len(ids), ID_BATCH):
+            got = self.collection.get(ids=ids[i:i + ID_BATCH], include=["documents", "metadatas"])
+            found.update((j, _chunk(j, d, m)) for j, d, m in zip(got["ids"], got["documents"], got["metadatas"],
+                                                                 strict=True) if d is not None and m is not None)
+        return found
+
     def query(self, vector, k: int) -> list[tuple[Chunk, float]]:
-        """Nearest chunks by cosine similarity (1 - cosine distance)."""
+        """Nearest chunks by cosine similarity (1 - cosine distance), ties broken by id so order is stable."""
         if k <= 0:
             return []
         got = self.collection.query(query_embeddings=[list(map(float, vector))], n_results=k,
                                     include=["documents", "metadatas", "distances"])
         rows = zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0], strict=True)
         # a chunk deleted while the query ran comes back without its text and metadata: it is gone, skip it
-        return [(_chunk(i, d, m), 1.0 - dist) for i, d, m, dist in rows if d is not None and m is not None]
+        ranked = [(_chunk(i, d, m), 1.0 - dist) for i, d, m, dist in rows if d is not None and m is not None]
+        return sorted(ranked, key=lambda pair: (-round(pair[1], 6), pair[0].chunk_id))
 
     def count(self) -> int:
         """Number of stored chunks."""
@@ -304,10 +374,87 @@ def _own_space(db: ManifestDB, name: str) -> str:
     return name
 
 
-def _metadata(chunk: Chunk) -> dict:
-    """Chunk fields stored next to the text in Chroma."""
-    return {"doc_id": chunk.doc_id, "title": chunk.title, "source": chunk.source, "start": chunk.start,
-            "end": chunk.end, "paragraph": chunk.paragraph, "index": chunk.index, "page": chunk.page}
+def _open_collection(client, space: str):
+    """The Chroma collection, created with the schema below when new (an older store keeps its configuration)."""
+    from chromadb.errors import NotFoundError
+
+    try:
+        return client.get_collection(space, embedding_function=None)
+    except (NotFoundError, ValueError):
+        return client.get_or_create_collection(space, schema=collection_schema(), embedding_function=None)
+
+
+def collection_schema():
+    """A new collection's indexes: cosine HNSW tuned for recall, and no index Chroma would otherwise keep for
+    what we never filter on (full text: BM25 lives in lexical.py; spans, titles, owners), so writes are cheaper."""
+    from chromadb.api.types import (
+        FtsIndexConfig,
+        HnswIndexConfig,
+        IntInvertedIndexConfig,
+        Schema,
+        StringInvertedIndexConfig,
+        VectorIndexConfig,
+    )
+
+    schema = Schema().create_index(VectorIndexConfig(space="cosine", embedding_function=None,
+                                                     hnsw=HnswIndexConfig(**HNSW)))
+    schema.delete_index(FtsIndexConfig(), key="#document")
+    for key in UNINDEXED["string"]:
+        schema.delete_index(StringInvertedIndexConfig(), key=key)
+    for key in UNINDEXED["int"]:
+        schema.delete_index(IntInvertedIndexConfig(), key=key)
+    return schema
+
+
+def _present(page: dict, include: list[str]) -> dict:
+    """A get() page without the rows deleted while it was read (they come back without text or metadata)."""
+    keys = [k for k in ("documents", "metadatas") if k in include]
+    keep = [n for n in range(len(page["ids"])) if all(page[k][n] is not None for k in keys)]
+    if len(keep) == len(page["ids"]):
+        return page
+    return {"ids": [page["ids"][n] for n in keep]} | {
+        k: [page[k][n] for n in keep] for k in ("documents", "metadatas", "embeddings") if k in include}
+
+
+# Shared chunks: one record per distinct text in a collection. Its metadata names every (document, span) that
+# has the text ("owners", a JSON list) and, as plain fields, the first owner by (doc_id, start): the span a
+# citation shows. Removing a document drops its owner entries; the record goes when no document references it.
+_OWNER_FIELDS = ("doc_id", "title", "source", "start", "end", "paragraph", "index", "page")
+
+
+def with_owners(meta: dict | None, chunks: list[Chunk]) -> dict:
+    """Metadata listing the owners already recorded plus these chunks (their documents' older spans replaced)."""
+    docs = {c.doc_id for c in chunks}
+    owners = [o for o in _owners(meta) if o[0] not in docs]
+    owners += [[getattr(c, f) for f in _OWNER_FIELDS] for c in chunks]
+    return _owners_to_metadata(owners)
+
+
+def without_owner(meta: dict, doc_id: str) -> dict | None:
+    """Metadata with the document's spans removed, or None when no other document has the text."""
+    owners = [o for o in _owners(meta) if o[0] != doc_id]
+    return _owners_to_metadata(owners) if owners else None
+
+
+def _owners(meta: dict | None) -> list[list]:
+    """Every (doc_id, title, source, start, end, paragraph, index, page) recorded for a stored chunk."""
+    if not meta:
+        return []
+    if meta.get("owners"):
+        return [o + [0] * (len(_OWNER_FIELDS) - len(o)) for o in json.loads(meta["owners"])]
+    return [[meta.get(f, 0) for f in _OWNER_FIELDS]]
+
+
+def _owners_to_metadata(owners: list[list]) -> dict:
+    """Chroma metadata: the first owner as plain fields, and all owners as JSON when there are several."""
+    owners = sorted({json.dumps(o): o for o in owners}.values(), key=lambda o: (o[0], o[3]))
+    meta = dict(zip(_OWNER_FIELDS, owners[0], strict=True))
+    return meta | {"owners": json.dumps(owners, ensure_ascii=False)} if len(owners) > 1 else meta
+
+
+def owners_of(meta: dict) -> list[dict]:
+    """Every (document, span) that has a stored chunk's text, first owner first."""
+    return [dict(zip(_OWNER_FIELDS, o, strict=True)) for o in _owners(meta)]
 
 
 def _chunk(chunk_id: str, text: str, meta: dict) -> Chunk:

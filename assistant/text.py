@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import statistics
 import unicodedata
@@ -12,6 +13,7 @@ _ABBREVIATIONS = {
     "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "approx", "cf", "al",
 }
 _SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9À-Ý])|[.!?…]+[\"'”’)\]]*(?=\s*$)")
+_SENTENCE_BREAK = re.compile(f"{_SENTENCE_END.pattern}|\\n[ \\t]*\\n")
 _WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*", re.UNICODE)
 _WHITESPACE = re.compile(r"\s+")
 _ACRONYM = re.compile(r"\b(?:[A-Za-z]\.){2,}")
@@ -62,10 +64,11 @@ def paragraph_spans(text: str) -> list[tuple[int, int]]:
 
 
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
-    """Sentence spans inside text[start:end], trimmed of surrounding whitespace, never cutting a word."""
+    """Sentence spans inside text[start:end], trimmed of surrounding whitespace, never cutting a word; a blank
+    line also ends a sentence (a chunk can hold a heading and several paragraphs)."""
     end = len(text) if end is None else end
     spans, cursor = [], start
-    for m in _SENTENCE_END.finditer(text, start, end):
+    for m in _SENTENCE_BREAK.finditer(text, start, end):
         if _is_abbreviation(text, m.start()):
             continue
         spans.append((cursor, m.end()))
@@ -102,6 +105,7 @@ def words(text: str) -> list[str]:
     return out
 
 
+@functools.lru_cache(maxsize=1 << 16)  # pure, and most words recur: indexing a large corpus calls it millions of times
 def stem(word: str) -> str:
     """A light, deterministic suffix stripper: enough to match "elections" with "election"."""
     for suffix, keep in (("ational", 5), ("ization", 5), ("ations", 4), ("ation", 4), ("ness", 4),

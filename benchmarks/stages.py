@@ -34,6 +34,8 @@ INGEST_STAGES = {
     ("assistant.store", "Store", "delete"): "store write",
     ("assistant.store", "Store", "detach"): "store write",
     ("assistant.store", "Store", "commit"): "manifest",
+    ("assistant.store", "Store", "announce"): "manifest",
+    ("assistant.store", "Store", "record"): "manifest",
     ("assistant.ingest", "build_indexes", None): "search indexes",
 }
 

@@ -22,14 +22,15 @@ VERBS = ["expanded", "suspended", "renegotiated", "reviewed", "doubled", "capped
 
 
 def write_corpus(folder: Path, count: int, *, seed: int = 8, prefix: str = "note") -> list[Path]:
-    """`count` small markdown notes of three paragraphs each (four chunks with the heading)."""
+    """`count` small markdown notes of three paragraphs each, too long to merge: three chunks each (the heading
+    travels with the first)."""
     rng = random.Random(seed)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for i in range(count):
         paragraphs = [" ".join(f"In {1990 + rng.randrange(35)} the office in {rng.choice(PLACES)} "
                                f"{rng.choice(VERBS)} its {rng.choice(TOPICS)} ({prefix} {i}.{p}.{s})."
-                               for s in range(4)) for p in range(3)]
+                               for s in range(6)) for p in range(3)]
         path = folder / f"{prefix}-{i:02d}.md"
         path.write_text(f"# {prefix.title()} {i}\n\n" + "\n\n".join(paragraphs) + "\n", encoding="utf-8")
         paths.append(path)

@@ -1,10 +1,12 @@
 """Chunks are whole sentences whose spans map back to the exact normalised source text."""
 
+import random
+import statistics
 from pathlib import Path
 
 import pytest
 
-from assistant.chunking import chunk_document, split_sentences
+from assistant.chunking import chunk_document, is_heading, split_sentences
 from assistant.documents import load
 from assistant.models import SourceDocument
 from assistant.text import normalise, paragraph_spans, sentence_spans
@@ -26,15 +28,17 @@ def test_essay_chunk_spans_map_back_to_the_exact_source_text():
 
 
 @pytest.mark.parametrize(("size", "overlap"), [(200, 0), (500, 120), (700, 150), (2000, 300)])
-def test_chunks_never_cut_a_sentence_and_cover_the_whole_text(size, overlap):
+def test_chunks_end_on_sentence_bounds_and_cover_the_whole_text(size, overlap):
     doc = load(ESSAY, root=ESSAY.parent)
     sentences = split_sentences(doc)
     starts, ends = {s for s, _, _ in sentences}, {e for _, e, _ in sentences}
+    long = [(s, e) for s, e, _ in sentences if e - s > size]
     chunks = chunk_document(doc, size=size, overlap=overlap)
-    longer = [(s, e) for s, e, _ in sentences if e - s > size]  # only these may be cut (on a space)
     for chunk in chunks:
-        assert chunk.start in starts or any(s < chunk.start < e for s, e in longer)
-        assert chunk.end in ends or any(s < chunk.end < e and doc.text[chunk.end] == " " for s, e in longer)
+        assert len(chunk.text) <= size
+        assert chunk.start in starts or any(s < chunk.start < e for s, e in long)
+        assert chunk.end in ends or any(s < chunk.end < e for s, e in long)
+        assert chunk.end == len(doc.text) or doc.text[chunk.end].isspace()
     covered = set()
     for chunk in chunks:
         covered.update(range(chunk.start, chunk.end))
@@ -50,12 +54,28 @@ def test_overlap_repeats_trailing_sentences_and_size_is_respected():
     assert all(b.start > a.end for a, b in zip(no_overlap, no_overlap[1:], strict=False))
 
 
-def test_chunks_stay_inside_one_paragraph():
-    doc = load(ESSAY, root=ESSAY.parent)
-    paragraphs = paragraph_spans(doc.text)
-    for chunk in chunk_document(doc, size=2000, overlap=300):
-        start, end = paragraphs[chunk.paragraph - 1]
-        assert start <= chunk.start and chunk.end <= end
+def _markdown_corpus(documents: int) -> list[SourceDocument]:
+    """Documentation-like markdown: headings, one-line paragraphs, lists and the odd long paragraph."""
+    rng = random.Random(7)
+    vocabulary = ("the module returns a value for each argument when the caller passes an optional timeout "
+                  "object list string path file default error raised if not found otherwise")
+    words = vocabulary.split()
+
+    def sentence(n: int) -> str:
+        return " ".join(rng.choice(words) for _ in range(n)).capitalize() + "."
+
+    docs = []
+    for d in range(documents):
+        parts = [f"# Module {d}"]
+        for section in range(rng.randint(3, 8)):
+            parts.append(f"## function f{section}(x, y)")
+            parts += [sentence(rng.randint(4, 12)) for _ in range(rng.randint(1, 3))]
+            parts.append("Args:")
+            parts.append("\n".join(f"- {sentence(rng.randint(3, 8))}" for _ in range(rng.randint(1, 4))))
+            if rng.random() < 0.3:
+                parts.append(" ".join(sentence(rng.randint(8, 20)) for _ in range(rng.randint(4, 12))))
+        docs.append(SourceDocument(doc_id=f"m{d}", title="t", source="s", text="\n\n".join(parts), sha256="x"))
+    return docs
 
 
 def test_a_sentence_longer_than_the_target_is_cut_on_spaces_into_capped_pieces():
@@ -64,6 +84,52 @@ def test_a_sentence_longer_than_the_target_is_cut_on_spaces_into_capped_pieces()
     chunks = chunk_document(doc, size=100, overlap=0)
     assert all(len(c.text) <= 100 for c in chunks) and len(chunks) >= len(long_sentence) // 100
     assert " ".join(c.text for c in chunks) == doc.text
+
+
+def test_short_paragraphs_merge_up_to_the_target_and_headings_stay_with_what_follows():
+    size, lengths = 700, []
+    for doc in _markdown_corpus(60):
+        paragraphs = paragraph_spans(doc.text)
+        chunks = chunk_document(doc, size=size, overlap=150)
+        for chunk in chunks:
+            lengths.append(len(chunk.text))
+            assert doc.text[chunk.start:chunk.end] == chunk.text and len(chunk.text) <= size
+            start, end = paragraphs[chunk.paragraph - 1]
+            assert start <= chunk.start < end
+            last_line = chunk.text.rsplit("\n", 1)[-1]
+            assert not (is_heading(last_line) and chunk.end < len(doc.text)), chunk.text
+        assert any(c.text.count("\n\n") >= 2 for c in chunks)
+    assert statistics.median(lengths) >= 0.6 * size
+
+
+def test_a_chunk_prefers_to_end_where_a_paragraph_ends():
+    paragraphs = [" ".join(f"Paragraph {p} sentence {i} is here." for i in range(8)) for p in range(6)]
+    text = "\n\n".join(paragraphs)
+    doc = _doc(text)
+    ends = {e for _, e in paragraph_spans(doc.text)}
+    chunks = chunk_document(doc, size=500, overlap=0)
+    assert sum(c.end in ends for c in chunks) >= len(paragraphs) - 1
+    assert all(len(c.text) <= 500 for c in chunks)
+
+
+def test_a_run_longer_than_the_target_is_cut_on_word_boundaries():
+    long_sentence = "This sentence " + "goes on and on " * 40 + "until it ends"
+    doc = _doc(f"Short one. {long_sentence} and never stops\n\nAnother short one.")
+    chunks = chunk_document(doc, size=100, overlap=0)
+    assert len(chunks) >= 7 and all(0 < len(c.text) <= 100 for c in chunks)
+    for c in chunks:
+        assert doc.text[c.start:c.end] == c.text and c.text == c.text.strip()
+        assert c.end == len(doc.text) or doc.text[c.end].isspace()
+        assert c.start == 0 or doc.text[c.start - 1].isspace()
+    unbroken = _doc("x" * 250)
+    assert [len(c.text) for c in chunk_document(unbroken, size=100, overlap=0)] == [100, 100, 50]
+
+
+def test_headings_are_recognised():
+    assert is_heading("## function f(x)") and is_heading("Args:") and is_heading("Parameters\n----------")
+    assert is_heading("Installing from source")
+    assert not is_heading("A full sentence ends here.") and not is_heading("one\ntwo\nthree")
+    assert not is_heading("x" * 150)
 
 
 def test_sentence_splitter_keeps_abbreviations_and_initials_together():
@@ -89,6 +155,8 @@ def test_chunk_ids_are_content_derived_and_stable():
     before = {c.chunk_id for c in chunk_document(doc)}
     after = {c.chunk_id for c in chunk_document(changed)}
     assert before != after and len(before & after) >= 1
+    copy = SourceDocument(doc_id="copy", title="t", source="s", text=doc.text, sha256="z")
+    assert [c.chunk_id for c in chunk_document(copy)] == [c.chunk_id for c in chunk_document(doc)]
 
 
 def test_bad_chunk_settings_are_rejected():

@@ -87,7 +87,7 @@ def test_missing_paths_and_folders_without_supported_files(settings, embeddings,
 class FailingStore(Store):
     """A store whose writes fail after the first chunk, as a full disk would."""
 
-    def upsert(self, chunks, vectors):
+    def upsert(self, chunks, vectors, **kwargs):
         super().upsert(chunks[:1], vectors[:1])
         raise OSError("disk full")
 

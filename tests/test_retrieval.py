@@ -26,9 +26,9 @@ def test_k_is_configurable_and_the_retriever_is_a_langchain_runnable(essay_assis
 
 
 def test_lexical_side_finds_a_rare_exact_term(essay_assistant):
-    lexical = essay_assistant.retriever.lexical_index().search("remittances", 3)
+    lexical = essay_assistant.retriever.lexical("remittances", 3)
     assert lexical and "remittances" in lexical[0][0].text
-    assert essay_assistant.retriever.lexical_index().search("zzzqqq", 3) == []
+    assert essay_assistant.retriever.lexical("zzzqqq", 3) == []
 
 
 def test_dense_side_finds_a_paraphrase_with_no_shared_words(essay_assistant):
