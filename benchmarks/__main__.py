@@ -72,6 +72,21 @@ def corpus_part(corpus, embeddings, *, cold_runs: int) -> dict:
     return part
 
 
+def hashed_part(corpus, *, cold_runs: int) -> dict:
+    """Our pipeline's costs other than the model's at a size, on hashed vectors (benchmarks/hashed.py)."""
+    from . import hashed, quality
+
+    part = {"corpus": {"key": corpus.key, "label": corpus.label, "source": corpus.source,
+                       "size_mb": corpus.size_mb, "stamp": corpus.stamp},
+            "revision": git_revision(), "started": time.strftime("%Y-%m-%d %H:%M"), "load_avg": [load_average()]}
+    errors: dict[str, str] = {}
+    if not quality.attempt("hashed", lambda: part.update(hashed.part(corpus, cold_runs=cold_runs, log=log)), errors):
+        log(f"{corpus.label} (hashed vectors) failed: {errors['hashed']}")
+        part["error"] = errors["hashed"]
+    part["load_avg"].append(load_average())
+    return part
+
+
 def serve_part(key: str, results: dict, *, seconds: float) -> dict:
     """The web chat's cold start and load test against our built store of an earlier part."""
     from assistant.evaluate import load_suite
@@ -106,6 +121,9 @@ def main() -> None:
                                                  "targets; see docs/benchmarks.md.")
     parser.add_argument("--sizes", type=float, nargs="*", default=[1, 10, 50],
                         help="the essay inside this many MB of prose (default: 1 10 50; none: skip)")
+    parser.add_argument("--hashed-sizes", type=float, nargs="*", default=[],
+                        help="also these sizes with hashed vectors: every cost but the model's, no recall "
+                             "(benchmarks/hashed.py)")
     parser.add_argument("--skip-suites", action="store_true", help="skip the suites in evals/")
     parser.add_argument("--skip-startup", action="store_true", help="skip the before/after start-up measurements")
     parser.add_argument("--skip-serve", action="store_true", help="skip the web chat cold start and load test")
@@ -116,6 +134,7 @@ def main() -> None:
     parser.add_argument("--cold-runs", type=int, default=5, help="cold asks per store (default 5)")
     parser.add_argument("--json", type=Path, default=RESULTS, help="results file to merge into")
     parser.add_argument("--report-only", action="store_true", help="only regenerate the reports from the JSON")
+    parser.add_argument("--no-report", action="store_true", help="only write the JSON")
     parser.add_argument("--block", default="results",
                         help="which generated block of docs/benchmarks.md (and plots) the JSON fills (default: the "
                              "main one, which also writes benchmarks/RESULTS.md)")
@@ -125,6 +144,8 @@ def main() -> None:
     results.setdefault("serve", {})
     if not args.report_only:
         run_parts(args, results)
+    if args.no_report:
+        return
     from .report import write_reports
 
     for path in write_reports(results, ROOT, block=args.block):
@@ -158,6 +179,10 @@ def run_parts(args, results: dict) -> None:
             texts = builds.chunk_texts(corpus, "ours")
             results.setdefault("startup", {})["spinning"] = speed.spinning(texts)
             results["startup"]["batching"] = speed.batching(texts)
+        save(args.json, results)
+    for size in sorted(args.hashed_sizes):
+        corpus = builds.sized_corpus(size)
+        results.setdefault("hashed", {})[corpus.key] = hashed_part(corpus, cold_runs=args.cold_runs)
         save(args.json, results)
     if not args.skip_serve:
         sized = sorted((k for k in results["runs"] if k.startswith("corpus-")), key=lambda k: float(k[7:-2]))

@@ -1,6 +1,7 @@
 """Where the time goes, stage by stage, in a fresh process (the runner starts one per measurement).
 
     python -m benchmarks.stages ingest --data-dir D --knowledge-dir K PATH...   # our ingest, per stage
+    python -m benchmarks.stages ingest --hashed-vectors ...   # the same with hashed vectors (no model)
     python -m benchmarks.stages ask --data-dir D --knowledge-dir K QUESTION     # a cold ask, per stage
     python -m benchmarks.stages encode --texts T.json --batch-size N --batch-tokens M   # the model alone
 
@@ -81,7 +82,7 @@ def ingest_main(args) -> dict:
     totals = instrument(INGEST_STAGES)
     settings = Settings.from_env(data_dir=args.data_dir, knowledge_dir=args.knowledge_dir)
     began = time.perf_counter()
-    embeddings = MiniLMEmbeddings()
+    embeddings = hashed_embeddings(totals) if args.hashed_vectors else MiniLMEmbeddings()
     store = Store(settings=settings)
     opened = time.perf_counter() - began
     report = ingest(args.paths, store=store, embeddings=embeddings)
@@ -90,6 +91,15 @@ def ingest_main(args) -> dict:
     stages["other"] = total - sum(stages.values())
     return {"chunks": report.chunks, "embedded": report.embedded, "errors": report.errors[:20],
             "error_count": len(report.errors), "summary": report.summary(), "seconds": total, "stages_s": stages}
+
+
+def hashed_embeddings(totals: dict):
+    """The tests' hashed stand-in for the model (instant, same dimensions), its time counted apart from the rest."""
+    from tests.hashed_embeddings import HashedEmbeddings
+
+    timed = type("TimedHashedEmbeddings", (HashedEmbeddings,), {})
+    timed.encode = _timed(HashedEmbeddings.encode, "embed (hashed stand-in)", totals, [0])
+    return timed()
 
 
 def ask_main(args) -> dict:
@@ -139,6 +149,8 @@ def main() -> None:
         command.add_argument("--data-dir", type=Path, required=True)
         command.add_argument("--knowledge-dir", type=Path, required=True)
     sub.choices["ingest"].add_argument("paths", nargs="+", type=Path)
+    sub.choices["ingest"].add_argument("--hashed-vectors", action="store_true",
+                                       help="hashed vectors instead of the model: every other stage at any size")
     sub.choices["ask"].add_argument("question")
     encode = sub.add_parser("encode")
     encode.add_argument("--texts", type=Path, required=True, help="a JSON list of strings")
