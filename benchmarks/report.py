@@ -77,8 +77,37 @@ def generated(results: dict) -> str:
     out += ["### Where the baseline beats us", "", *baseline_wins(results), ""]
     out += ["### Ingest (fresh process, start to end)", "", *ingest_table(results), ""]
     out += ["### Stages", "", *stages(results), ""]
-    out += startup(results) + serve(results)
+    out += hashed(results) + startup(results) + serve(results)
     return "\n".join(out)
+
+
+def hashed(results: dict) -> list[str]:
+    """The sizes measured on hashed vectors: every cost but the model's (benchmarks/hashed.py)."""
+    out = []
+    for part in results.get("hashed", {}).values():
+        c = part["corpus"]
+        out += [f"### {c['label']} with hashed vectors: every cost but the model's", "",
+                f"Commit {part['revision']}, {part['started']}, load average {part['load_avg']}. The same corpus "
+                "ingested with hashed vectors in place of the model (benchmarks/hashed.py): the store has the same "
+                "chunks, vector matrix size and BM25 index, so the costs below hold; rankings do not, so no recall "
+                "comes from here. Questions are embedded by the real model.", ""]
+        if "error" in part:
+            out += [f"Failed: `{_short(part['error'])}`.", ""]
+            continue
+        b, w, cold = part["build"], part["warm"], part["cold_ask"]
+        out += [f"Ingest: {b['chunks']:,} chunks ({b['embedded']:,} distinct, embedded once) in {b['wall_s']:.0f} s "
+                f"wall, {b['cpu_s']:.0f} s CPU, peak {b['peak_rss_mb']:.0f} MB. Seconds per stage:", "",
+                *table(list(b["stages_s"]), [[f"{v:.1f}" for v in b["stages_s"].values()]]), "",
+                f"Warm, {w['questions']} essay-suite questions in one process (ms):", "",
+                *table(["retrieval p50", "p95", "p99", "end to end p50", "p95", "p99"],
+                       [[f"{w[k]:.1f}" for k in ("retrieve_p50_ms", "retrieve_p95_ms", "retrieve_p99_ms",
+                                                 "total_p50_ms", "total_p95_ms", "total_p99_ms")]]), "",
+                f"Cold `assistant ask --json`: first after the build {cold['first_s']:.2f} s, then median "
+                f"{cold['median_s']:.2f} s (min {cold['min_s']:.2f}, max {cold['max_s']:.2f}, CPU "
+                f"{cold['cpu_median_s']:.2f} s, peak {cold['peak_rss_mb']:.0f} MB). One cold ask by stage (s):", "",
+                *table(list(cold["stages"]["stages_s"]), [[f"{v:.2f}" for v in cold["stages"]["stages_s"].values()]]),
+                ""]
+    return out
 
 
 def table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -258,6 +287,17 @@ def targets(results: dict) -> list[list[str]]:
     drop = None if alone is None or inside is None else alone - inside
     rows.append(_target(f"recall@4 drop, essay alone -> {size}", drop, "<= 0.05", lambda v: v <= 0.05,
                         "{:.3f}", extra=f" ({_fmt(alone)} -> {_fmt(inside)})"))
+    for part in results.get("hashed", {}).values():
+        label = f"{part['corpus']['label']}, hashed vectors"
+        if "error" in part:
+            rows.append([label, f"failed: `{_short(part['error'])}`", "measured", "NO"])
+            continue
+        cold = part["cold_ask"]
+        rows.append(_target(f"cold `assistant ask`, {label} (median wall; CPU)", cold["median_s"], "< 3 s",
+                            lambda v: v < 3, "{:.2f} s", extra=f" (CPU {cold['cpu_median_s']:.2f} s, load "
+                                                              f"{part['load_avg'][-1]})"))
+        rows.append(_target(f"warm query p50, {label}", part["warm"]["total_p50_ms"], "< 50 ms", lambda v: v < 50,
+                            "{:.1f} ms"))
     for key, part in ordered_runs(results):
         b = part["build"].get("ours", {"error": "not run"})
         if not key.startswith("corpus-") or "error" in b:
