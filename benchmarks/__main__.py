@@ -28,7 +28,7 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def corpus_part(corpus, embeddings, *, cold_runs: int) -> dict:
+def corpus_part(corpus, embeddings, *, cold_runs: int, baseline_max_mb: float = float("inf")) -> dict:
     """Build (or reuse) both stores of a corpus, compare the pipelines on its questions, time cold asks."""
     from . import builds, quality, speed
 
@@ -36,7 +36,9 @@ def corpus_part(corpus, embeddings, *, cold_runs: int) -> dict:
                        "size_mb": corpus.size_mb, "stamp": corpus.stamp},
             "revision": git_revision(), "started": time.strftime("%Y-%m-%d %H:%M"), "load_avg": [load_average()]}
     made, errors = {}, {}
-    for name in builds.PIPELINES:
+    if corpus.size_mb > baseline_max_mb:
+        errors["baseline"] = f"not run: above --baseline-max-mb {baseline_max_mb:g}"
+    for name in [n for n in builds.PIPELINES if n not in errors]:
         quality.attempt(name, lambda name=name: made.__setitem__(name, builds.build(corpus, name, embeddings, log=log)),
                         errors)
     part["build"] = {name: b.figures for name, b in made.items()} | {n: {"error": e} for n, e in errors.items()}
@@ -124,6 +126,9 @@ def main() -> None:
     parser.add_argument("--hashed-sizes", type=float, nargs="*", default=[],
                         help="also these sizes with hashed vectors: every cost but the model's, no recall "
                              "(benchmarks/hashed.py)")
+    parser.add_argument("--baseline-max-mb", type=float, default=float("inf"),
+                        help="build and ask the baseline only up to this corpus size (its store is not shared "
+                             "between identical chunks: 50 MB is twice our embedding work)")
     parser.add_argument("--skip-suites", action="store_true", help="skip the suites in evals/")
     parser.add_argument("--skip-startup", action="store_true", help="skip the before/after start-up measurements")
     parser.add_argument("--skip-serve", action="store_true", help="skip the web chat cold start and load test")
@@ -173,7 +178,8 @@ def run_parts(args, results: dict) -> None:
         save(args.json, results)
     for size in sorted(args.sizes):
         corpus = builds.sized_corpus(size)
-        results["runs"][corpus.key] = corpus_part(corpus, embeddings, cold_runs=args.cold_runs)
+        results["runs"][corpus.key] = corpus_part(corpus, embeddings, cold_runs=args.cold_runs,
+                                                  baseline_max_mb=args.baseline_max_mb)
         if "batching" not in results.get("startup", {}):
             log("encode: spinning against sleeping threads, fixed batches against the token budget")
             texts = builds.chunk_texts(corpus, "ours")

@@ -145,7 +145,8 @@ def comparison(key: str, part: dict) -> list[str]:
     note = f"Commit {part['revision']}, {part['started']}, load average {part['load_avg']}."
     for name, metrics in (("ours", ours), ("baseline", base)):
         if "error" in metrics:
-            note += f" **{name} failed**: `{_short(metrics['error'])}`."
+            note += (f" **{name} {metrics['error']}**." if metrics["error"].startswith("not run")
+                     else f" **{name} failed**: `{_short(metrics['error'])}`.")
     sizes = part.get("chunk_chars")
     if sizes:
         note += (f" Chunk length median / mean: ours {sizes['ours']['median']} / {sizes['ours']['mean']:.0f} "
@@ -179,7 +180,8 @@ def ingest_table(results: dict) -> list[str]:
         for name in ("ours", "baseline"):
             b = part["build"].get(name, {"error": "not run"})
             if "error" in b:
-                rows.append([part["corpus"]["label"], name, f"failed: {_short(b['error'])}", *["–"] * 7])
+                said = b["error"] if b["error"].startswith("not run") else f"failed: {_short(b['error'])}"
+                rows.append([part["corpus"]["label"], name, said, *["–"] * 7])
                 continue
             rows.append([part["corpus"]["label"], name, str(b["embedded"]), f"{b['wall_s']:.1f} s",
                          f"{b['chunks_per_s']:.1f}", f"{b['raw_encode_chunks_per_s']:.1f}",
@@ -361,8 +363,10 @@ def plots(results: dict, folder: Path, *, prefix: str = "bench") -> list[Path]:
                 ax.plot(sizes, [float("nan") if v is None else v for v in values], style, label=pipeline)
             for p, size in zip(points, sizes, strict=True):
                 for pipeline in ("ours", "baseline"):
-                    if "error" in p["quality"].get(pipeline, {}):
-                        ax.annotate(f"{pipeline}\nfailed", xy=(size, 0.02), xycoords=("data", "axes fraction"),
+                    error = p["quality"].get(pipeline, {}).get("error")
+                    if error:
+                        said = "not run" if error.startswith("not run") else "failed"
+                        ax.annotate(f"{pipeline}\n{said}", xy=(size, 0.02), xycoords=("data", "axes fraction"),
                                     ha="center", fontsize=8, color="firebrick")
             ax.set_xscale("log")
             ax.set_xlabel("corpus size (MB, log; leftmost: the essay alone)")
