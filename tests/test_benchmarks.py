@@ -126,3 +126,28 @@ def test_report_lists_targets_and_where_the_baseline_wins(tmp_path):
     write_reports({"machine": machine | {"cpu": "other cpu"}, "runs": {"corpus-1mb": part}}, Path(tmp_path))
     summary = (tmp_path / "benchmarks" / "RESULTS.md").read_text(encoding="utf-8")
     assert summary.count("Written by hand.") == 1 and "other cpu" in summary and "test cpu" not in summary
+
+
+def test_report_shows_a_baseline_not_run_and_the_hashed_vector_costs(tmp_path):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "benchmarks").mkdir()
+    build = {"chunks": 9, "embedded": 4, "wall_s": 2.0, "chunks_per_s": 2.0, "raw_encode_chunks_per_s": 2.0,
+             "ingest_vs_encode": 1.0, "peak_rss_mb": 300.0}
+    skipped = "not run: above --baseline-max-mb 10"
+    part = {"corpus": {"label": "essay in 50 MB", "size_mb": 50.0}, "revision": "abc", "started": "now",
+            "load_avg": [1.0], "build": {"ours": build, "baseline": {"error": skipped}},
+            "quality": {"ours": {"questions": 2, "total_p50_ms": 40.0}, "baseline": {"error": skipped}}}
+    latency = {f"{stage}_p{q}_ms": 10.0 * q for stage in ("retrieve", "total") for q in (50, 95, 99)}
+    cold = {"first_s": 3.5, "median_s": 3.25, "min_s": 3.0, "max_s": 4.0, "cpu_median_s": 2.0, "peak_rss_mb": 400.0,
+            "stages": {"stages_s": {"imports": 1.0, "model load": 0.5}}}
+    hashed = {"corpus": {"label": "essay in 50 MB", "size_mb": 50.0}, "revision": "abc", "started": "now",
+              "load_avg": [1.0, 2.0], "warm": latency | {"questions": 2}, "cold_ask": cold,
+              "build": build | {"cpu_s": 1.0, "stages_s": {"chunk": 1.0, "store write": 2.5}}}
+    machine = {"cpu": "test cpu", "cores": 2, "memory_gib": 1, "arch": "x", "python": "3"}
+    write_reports({"machine": machine, "runs": {"corpus-50mb": part}, "hashed": {"corpus-50mb": hashed}},
+                  Path(tmp_path))
+    doc = (tmp_path / "docs" / "benchmarks.md").read_text(encoding="utf-8")
+    assert f"| essay in 50 MB | baseline | {skipped} |" in doc and "failed" not in doc
+    assert "| cold `assistant ask`, essay in 50 MB, hashed vectors (median wall; CPU) | 3.25 s" in doc
+    assert "| warm query p50, essay in 50 MB, hashed vectors | 500.0 ms | < 50 ms | NO |" in doc
+    assert "| 1.0 | 2.5 |" in doc  # the non-model ingest stages
