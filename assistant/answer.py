@@ -14,7 +14,7 @@ from .embeddings import MiniLMEmbeddings
 from .models import Check, Draft, Passage
 from .prompts import load_prompt
 from .questions import Profile, carries_subject, name_in, profile, typed_items
-from .text import STOPWORDS, collapse, sentence_spans, terms
+from .text import STOPWORDS, collapse, sentence_spans, surroundings, terms
 
 __all__ = ["Candidate", "Draft", "ExtractiveAnswerer", "candidate_sentences", "compose", "prose_pieces"]
 _LIST_MARKER = re.compile(r"^(?:[-*+•▪◦‣]|\d{1,3}[.)])\s+")
@@ -117,8 +117,8 @@ class ExtractiveAnswerer(RunnableSerializable[dict, Draft]):
         draft.checks.append(Check(check="evidence", passed=passed, detail=f"best sentence scores {evidence:.2f}; "
                                   f"the threshold is {self.min_evidence:.2f}"))
         if passed:
-            context = [f"{p.chunk.title}\n{p.chunk.text}" for p in passages]
-            on_subject = [carries_subject(prof, c.text, context[c.passage - 1]) for c in candidates]
+            on_subject = [carries_subject(prof, c.text, _context(passages[c.passage - 1], c.text))
+                          for c in candidates]
             chosen = self.select(candidates, scores, coverage, on_subject)
             draft.text = compose(self.cover_subjects(prof, chosen, candidates, scores, passages))
             draft.refused, draft.decision = False, "answered"
@@ -173,8 +173,7 @@ class ExtractiveAnswerer(RunnableSerializable[dict, Draft]):
         rank = {c: scores[i] for i, c in enumerate(candidates)}
         added: list[Candidate] = []
         for name in prof.subjects:
-            context = set(terms(" ".join(f"{passages[c.passage - 1].chunk.title} {passages[c.passage - 1].chunk.text}"
-                                         for c in chosen + added)))
+            context = set(terms(" ".join(_context(passages[c.passage - 1], c.text) for c in chosen + added)))
             holders = [c for c in candidates if name_in(name, set(terms(c.text)))]
             if holders and not name_in(name, context):
                 added.append(max(holders, key=rank.__getitem__))
@@ -186,3 +185,8 @@ class ExtractiveAnswerer(RunnableSerializable[dict, Draft]):
 def compose(chosen: list[Candidate]) -> str:
     """Sentences in reading order, each followed by the [n] of its passage."""
     return " ".join(f"{c.text} [{c.passage}]" for c in chosen)
+
+
+def _context(passage: Passage, sentence: str) -> str:
+    """What a sentence is about: its document's title and the paragraph (with headings) it stands in."""
+    return f"{passage.chunk.title}\n{surroundings(passage.chunk.text, sentence)}"

@@ -28,7 +28,7 @@ from .models import Check, Draft
 from .prompts import load_prompt
 from .questions import TYPE_LABELS, Profile, carries_subject, form_problem, name_in, profile, term_in, typed_items
 from .support import parse_markers
-from .text import STOPWORDS, terms, words
+from .text import STOPWORDS, surroundings, terms, words
 
 
 class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
@@ -69,8 +69,7 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
         chosen = [(s, cited) for s, cited in parse_markers(draft.text) if cited]
         if not chosen:
             return draft  # nothing cited: citation validation declines it and says so
-        cited = sorted({n for _, ns in chosen for n in ns if 1 <= n <= len(draft.passages)})
-        quoted = " ".join([s for s, _ in chosen] + [_text(draft, cited)])
+        quoted = " ".join([s for s, _ in chosen] + [_text(draft, ns, s) for s, ns in chosen])
         context = set(terms(quoted))
         missing = [n for n in prof.names if not name_in(n, context)]
         if missing:
@@ -111,7 +110,8 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
         question = draft.search_query or draft.question
         for (sentence, cited), (share, _) in zip(chosen, coverage, strict=True):
             items = typed_items(sentence, prof.kind, question)
-            if items and share >= self.min_typed_coverage and carries_subject(prof, sentence, _text(draft, cited)):
+            about = _text(draft, cited, sentence)
+            if items and share >= self.min_typed_coverage and carries_subject(prof, sentence, about):
                 draft.checks.append(Check(check="answer_type", passed=True, terms=tuple(items[:5]),
                                           detail=f"asked for {prof.kind}; found {_join(items[:3])}"))
                 return draft
@@ -154,7 +154,7 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
                                          "the question's key terms"))
         wanted = TYPE_LABELS[prof.kind] if check.check == "answer_type" else \
             f"anything about {_quoted(list(check.terms))}"
-        mention = next((c for c in chosen if carries_subject(prof, c[0], _text(draft, c[1]))), chosen[0])
+        mention = next((c for c in chosen if carries_subject(prof, c[0], _text(draft, c[1], c[0]))), chosen[0])
         markers = "".join(f" [{n}]" for n in mention[1])
         draft.text = f"The sources mention {subject} but do not say {wanted}. {mention[0]}{markers}"
         draft.refused, draft.partial, draft.decision = True, True, "partial"
@@ -179,7 +179,8 @@ def _quoted(items: list[str]) -> str:
     return _join([f"“{w}”" for w in items])
 
 
-def _text(draft: Draft, cited: list[int]) -> str:
-    """The titles and texts of the passages a sentence cites (a document's title says what all of it is about)."""
+def _text(draft: Draft, cited: list[int], sentence: str) -> str:
+    """What a sentence is about, from the passages it cites: each one's title (what all of the document is about)
+    and the paragraph the sentence stands in (a passage can hold other paragraphs on other things)."""
     chunks = [draft.passages[n - 1].chunk for n in cited if 1 <= n <= len(draft.passages)]
-    return "\n".join(f"{c.title}\n{c.text}" for c in chunks)
+    return "\n".join(f"{c.title}\n{surroundings(c.text, sentence)}" for c in chunks)

@@ -131,8 +131,9 @@ class Assistant:
                 "k": k or self.settings.top_k}
 
     def finish(self, answer: Answer, began: float) -> Answer:
-        """Add the total time."""
+        """Add the total time and the collection the answer came from."""
         answer.timings_ms["total"] = (time.perf_counter() - began) * 1000
+        answer.collection = self.settings.collection
         return answer
 
     def search_query(self, question: str, history: list[str] | None) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 from . import chats
 from .documents import SUPPORTED_SUFFIXES
 from .examples import MAX_EXAMPLES
-from .inputs import QuestionError
+from .inputs import InputError, QuestionError
 from .models import Answer
 from .render import answer_html, conversation_html, streaming_html
 from .service import ChatService
@@ -50,10 +50,13 @@ class ChatTab:
     k: Any
     attach: Any
     attach_status: Any
+    picker: Any
 
 
-def build_chat_tab(gr, service: ChatService, settings_html: str) -> ChatTab:
-    """Lay out the chat tab (the conversation column, then the side column) and wire its events."""
+def build_chat_tab(gr, service: ChatService, settings_html: str, picker=None) -> ChatTab:
+    """Lay out the chat tab (the conversation column, then the side column) and wire its events; questions go to
+    the collection chosen in `picker` (without one, always the settings' collection)."""
+    picker = picker if picker is not None else gr.State(service.assistant.settings.collection)
     with gr.Row(elem_id="chat-layout"):
         with gr.Column(scale=4, min_width=300, elem_id="chat-main"):
             parts = _main_column(gr, read_only=service.assistant.settings.read_only)
@@ -61,7 +64,7 @@ def build_chat_tab(gr, service: ChatService, settings_html: str) -> ChatTab:
             parts |= _side_column(gr, service, settings_html)
     tab = ChatTab(chats=gr.BrowserState(chats.empty_store(), storage_key=STORAGE_KEY,
                                         secret=_storage_secret(service)),
-                  pending=gr.State(""), editing=gr.State(False), **parts)
+                  pending=gr.State(""), editing=gr.State(False), picker=picker, **parts)
     _wire(gr, service, tab)
     return tab
 
@@ -117,12 +120,13 @@ def _turns(answers: list[Answer]) -> list[tuple[str, str]]:
     return [(a.question, answer_html(a)) for a in answers]
 
 
-def _view(gr, service: ChatService, tab: ChatTab, store: dict, status: str = "") -> dict:
+def chat_view(gr, service: ChatService, tab: ChatTab, store: dict, status: str = "") -> dict:
     """Everything that shows the active conversation: the turns, the list, export and the examples state."""
     chat = chats.active_chat(store)
     answers = chats.answers(chat)
+    choices = chats.choices(store, service.assistant.settings.collection)
     return {tab.conversation: conversation_html(_turns(answers), chat_id=chat["id"], status=status),
-            tab.chats: store, tab.chat_list: gr.Radio(choices=chats.choices(store), value=store["active"]),
+            tab.chats: store, tab.chat_list: gr.Radio(choices=choices, value=store["active"]),
             tab.actions: gr.Row(visible=bool(answers)), tab.examples: gr.Accordion(open=not answers),
             tab.export: gr.DownloadButton(value=service.export(answers)), tab.editing: False,
             tab.edit_bar: gr.Row(visible=False)}
@@ -144,37 +148,40 @@ def _wire(gr, service: ChatService, tab: ChatTab) -> None:
     outputs = [tab.conversation, tab.chats, tab.box, tab.ask, tab.stop, tab.pending, tab.editing, tab.edit_bar,
                tab.actions, tab.examples, tab.export, tab.chat_list]
 
-    def on_ask(message: str, store: dict, k: int, editing: bool, pending=None) -> Iterator[dict]:
-        """Answer the question in the box (replacing the last turn when editing it)."""
+    def on_ask(message: str, store: dict, k: int, editing: bool, collection: str | None = None,
+               pending=None) -> Iterator[dict]:
+        """Answer the question in the box from the picked collection (replacing the last turn when editing it)."""
         if pending:  # an answer is still being written: keep the new question in the box for later
             yield {tab.box: message}
             return
-        yield from run(message, chats.normalised(store), k, replace_last=bool(editing))
+        yield from run(message, chats.normalised(store), k, collection, replace_last=bool(editing))
 
-    def on_example(message: str, store: dict, k: int, pending=None) -> Iterator[dict]:
+    def on_example(message: str, store: dict, k: int, collection: str | None, pending=None) -> Iterator[dict]:
         """Ask an example question (unless an answer is still being written)."""
-        yield from on_ask(message, store, k, False, pending)
+        yield from on_ask(message, store, k, False, collection, pending)
 
-    def on_regenerate(store: dict, k: int) -> Iterator[dict]:
+    def on_regenerate(store: dict, k: int, collection: str | None) -> Iterator[dict]:
         """Answer the last question again (with the current settings), replacing its answer."""
         store = chats.normalised(store)
         turns = chats.active_chat(store)["turns"]
         if turns:
-            yield from run(turns[-1]["question"], store, k, replace_last=True)
+            yield from run(turns[-1]["question"], store, k, collection, replace_last=True)
 
-    tab.ask.click(on_ask, [tab.box, tab.chats, tab.k, tab.editing], outputs, api_name="ui_chat",
+    picked = tab.picker
+    tab.ask.click(on_ask, [tab.box, tab.chats, tab.k, tab.editing, picked], outputs, api_name="ui_chat",
                   api_visibility="undocumented")
-    tab.box.submit(on_ask, [tab.box, tab.chats, tab.k, tab.editing, tab.pending], outputs, api_visibility="private")
-    tab.regenerate.click(on_regenerate, [tab.chats, tab.k], outputs, api_visibility="private")
+    tab.box.submit(on_ask, [tab.box, tab.chats, tab.k, tab.editing, picked, tab.pending], outputs,
+                   api_visibility="private")
+    tab.regenerate.click(on_regenerate, [tab.chats, tab.k, picked], outputs, api_visibility="private")
     for button in tab.example_buttons:
-        button.click(on_example, [button, tab.chats, tab.k, tab.pending], outputs, api_visibility="private")
+        button.click(on_example, [button, tab.chats, tab.k, picked, tab.pending], outputs, api_visibility="private")
     tab.stop.click(run.stop, [tab.pending], [tab.stop], api_visibility="private")
     _wire_controls(gr, service, tab, outputs)
 
 
 def _wire_controls(gr, service: ChatService, tab: ChatTab, outputs: list) -> None:
     """Edit, and the conversation list: switch, new, delete."""
-    view = lambda store, status="": _view(gr, service, tab, store, status)  # noqa: E731
+    view = lambda store, status="": chat_view(gr, service, tab, store, status)  # noqa: E731
 
     def on_edit(store: dict) -> dict:
         """Put the last question back in the box; asking then replaces its answer."""
@@ -206,11 +213,16 @@ def _wire_controls(gr, service: ChatService, tab: ChatTab, outputs: list) -> Non
                              "? store : 'cancelled']")
 
 
+def view_outputs(tab: ChatTab) -> list:
+    """The components chat_view updates."""
+    return [tab.conversation, tab.chats, tab.chat_list, tab.actions, tab.examples, tab.export, tab.editing,
+            tab.edit_bar]
+
+
 def load_conversations(gr, app, service: ChatService, tab: ChatTab) -> None:
     """On every page load, show the conversation saved in this browser (or start one)."""
-    show = [tab.conversation, tab.chats, tab.chat_list, tab.actions, tab.examples, tab.export, tab.editing,
-            tab.edit_bar]
-    app.load(lambda s: _view(gr, service, tab, chats.normalised(s)), [tab.chats], show, api_visibility="private")
+    show = view_outputs(tab)
+    app.load(lambda s: chat_view(gr, service, tab, chats.normalised(s)), [tab.chats], show, api_visibility="private")
 
 
 class Stopped(Exception):
@@ -249,10 +261,20 @@ class Answering:
         return {tab.ask: gr.Button(visible=True), tab.stop: gr.Button(visible=False), tab.pending: "",
                 tab.conversation: html, tab.box: box, tab.actions: gr.Row(visible=bool(chat["turns"]))}
 
-    def __call__(self, message: str, store: dict, k: int, *, replace_last: bool) -> Iterator[dict]:
-        """Stream one answer into the conversation: the question at once, then tokens or verified sentences."""
+    def __call__(self, message: str, store: dict, k: int, collection: str | None = None, *,
+                 replace_last: bool) -> Iterator[dict]:
+        """Stream one answer from the collection into the conversation: the question at once, then tokens or
+        verified sentences. A conversation of another collection is not continued: a new one is started."""
         chat, tab = chats.active_chat(store), self.tab
         problem = _question_problem(message, self.service.assistant.settings.max_question_chars)
+        try:
+            collection = self.service.collection_name(collection)
+        except InputError as exc:
+            problem = problem or str(exc)
+        if not problem and chats.collection_of(chat, self.service.assistant.settings.collection) != collection \
+                and chat["turns"]:
+            store, replace_last = chats.asking(store, collection, self.service.assistant.settings.collection), False
+            chat = chats.active_chat(store)
         if problem:
             yield {tab.conversation: conversation_html(_turns(chats.answers(chat)), chat_id=chat["id"],
                                                        status=status_html(problem, ok=False)), tab.box: message}
@@ -263,7 +285,7 @@ class Answering:
         render = lambda extra: conversation_html(done + extra, chat_id=chat["id"])  # noqa: E731
         yield self.busy(message, token) | {tab.conversation: render([(message, streaming_html(""))])}
         try:
-            answer = yield from self._stream(render, message, history, k, token)
+            answer = yield from self._stream(render, message, history, k, token, collection)
         except Stopped:
             note = "Stopped: the unfinished answer was discarded; your question is back in the box."
             yield self.idle(chat, status_html(note), box=message)
@@ -274,12 +296,12 @@ class Answering:
         finally:
             self.stops.discard(token)
         store = chats.with_turns(store, turns + [chats.record(answer)])
-        yield self.idle(chats.active_chat(store)) | _view(self.gr, self.service, tab, store)
+        yield self.idle(chats.active_chat(store)) | chat_view(self.gr, self.service, tab, store)
 
-    def _stream(self, render, message: str, history: list[Answer], k: int, token: str):
+    def _stream(self, render, message: str, history: list[Answer], k: int, token: str, collection: str):
         """Yield conversation updates while the answer streams; return the verified Answer."""
         written, answer = "", None
-        for item in self.service.stream(message, history, k):
+        for item in self.service.stream(message, history, k, collection):
             if token in self.stops:
                 raise Stopped
             if isinstance(item, str):
@@ -299,16 +321,19 @@ def _failure(exc: Exception, service: ChatService) -> str:
     as one line too."""
     if isinstance(exc, QuestionError):
         return public(f"Cannot ask that: {exc}", service.assistant.settings)
+    if isinstance(exc, KeyError) and exc.args:  # an unknown collection: it names the existing ones
+        return f"Could not answer: {exc.args[0]}"
     reason = failure(exc, service.assistant.settings)
     logger.error("answering failed: %s", reason)
     return f"Could not answer: {reason}"
 
 
-def collection_html(docs: list[dict], collection: str) -> str:
-    """What the chat knows: how many documents, and their titles (the collection picker will sit here)."""
+def collection_html(docs: list[dict], collection: str, *, read_only: bool = False) -> str:
+    """What the chat knows: how many documents of the picked collection, and their titles."""
     if not docs:
-        return ('<div class="collection"><p class="hint">No documents yet: use “Add documents” or drop files '
-                "here.</p></div>")
+        how = "" if read_only else ": use “Add documents” or drop files here"
+        return (f'<div class="collection"><p class="hint">No documents yet in “{escape(collection)}”{how}.</p>'
+                "</div>")
     count = f"{len(docs)} document{'s' if len(docs) != 1 else ''}"
     names = ", ".join(escape(d["title"]) for d in docs[:3]) + (f" and {len(docs) - 3} more" if len(docs) > 3 else "")
     items = "".join(f'<li>{escape(d["title"])} <span class="where">{d["chunks"]} passages</span></li>' for d in docs)

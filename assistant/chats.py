@@ -1,8 +1,9 @@
 """Conversations the web chat keeps in the browser's local storage, as plain JSON.
 
-The stored value is {"active": id, "chats": [{"id", "title", "updated", "turns": [record, ...]}, ...]}, newest
-first. A record is an answer's `to_json()` plus its retrieval trace, so a reload re-renders it with today's code
-(and escaping) instead of trusting stored markup. Functions here never mutate their input.
+The stored value is {"active": id, "chats": [{"id", "title", "updated", "collection", "turns": [record, ...]},
+...]}, newest first; a conversation asks one collection (its turns never mix answers from two). A record is an
+answer's `to_json()` plus its retrieval trace, so a reload re-renders it with today's code (and escaping) instead
+of trusting stored markup. Functions here never mutate their input.
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ def empty_store() -> dict:
     return {"active": "", "chats": []}
 
 
-def new_chat() -> dict:
-    """A conversation with no turns yet."""
-    return {"id": uuid.uuid4().hex[:12], "title": NEW_TITLE, "updated": time.time(), "turns": []}
+def new_chat(collection: str = "") -> dict:
+    """A conversation with no turns yet (asking `collection`; '' until it is known)."""
+    return {"id": uuid.uuid4().hex[:12], "title": NEW_TITLE, "updated": time.time(), "collection": collection,
+            "turns": []}
 
 
 def normalised(store: dict | None) -> dict:
@@ -81,18 +83,36 @@ def with_turns(store: dict, turns: list[dict]) -> dict:
     """The store with the active conversation's turns replaced; it moves to the top of the list."""
     chat = active_chat(store)
     title = turns[0]["question"][:TITLE_CHARS] if turns else NEW_TITLE
-    updated = {**chat, "turns": turns, "title": title, "updated": time.time()}
+    updated = {**chat, "turns": turns, "title": title, "updated": time.time(),
+               "collection": (turns[-1].get("collection") if turns else "") or chat.get("collection", "")}
     others = [c for c in store["chats"] if c["id"] != chat["id"]]
     return {"active": chat["id"], "chats": _fit(([updated] + others)[:MAX_CHATS], chat["id"])}
 
 
-def started(store: dict) -> dict:
-    """The store with a fresh conversation active (an existing empty one is reused)."""
+def started(store: dict, collection: str = "") -> dict:
+    """The store with a fresh conversation active (an existing empty one is reused), asking `collection`."""
     empty = next((c for c in store["chats"] if not c["turns"]), None)
     if empty is not None:
-        return {**store, "active": empty["id"]}
-    chat = new_chat()
+        chats = [{**c, "collection": collection} if c is empty else c for c in store["chats"]]
+        return {"active": empty["id"], "chats": chats}
+    chat = new_chat(collection)
     return {"active": chat["id"], "chats": ([chat] + store["chats"])[:MAX_CHATS]}
+
+
+def collection_of(chat: dict, default: str) -> str:
+    """The collection a conversation asks: its own, its last answer's, else `default` (older saved
+    conversations, all asked of the default collection)."""
+    last = chat["turns"][-1].get("collection") if chat["turns"] else ""
+    return chat.get("collection") or last or default
+
+
+def asking(store: dict, collection: str, default: str) -> dict:
+    """The store with a conversation asking `collection` active: the active one when it is empty or already asks
+    it, else a new one, so follow-ups never mix answers from two collections."""
+    chat = active_chat(store)
+    if chat["turns"] and collection_of(chat, default) != collection:
+        return started(store, collection)
+    return {**store, "chats": [{**c, "collection": collection} if c is chat else c for c in store["chats"]]}
 
 
 def switched(store: dict, chat_id: str | None) -> dict:
@@ -105,9 +125,16 @@ def deleted(store: dict, chat_id: str) -> dict:
     return normalised({"active": "", "chats": [c for c in store["chats"] if c["id"] != chat_id]})
 
 
-def choices(store: dict) -> list[tuple[str, str]]:
-    """(label, id) for the conversation list, newest first."""
-    return [(c.get("title") or NEW_TITLE, c["id"]) for c in store["chats"]]
+def choices(store: dict, default: str = "") -> list[tuple[str, str]]:
+    """(label, id) for the conversation list, newest first; conversations of another collection than `default`
+    are labelled with it."""
+    return [(_label(c, default), c["id"]) for c in store["chats"]]
+
+
+def _label(chat: dict, default: str) -> str:
+    """A conversation's title, with its collection when that is not the default one."""
+    title, collection = chat.get("title") or NEW_TITLE, collection_of(chat, default)
+    return title if not default or collection == default else f"{title} · {collection}"
 
 
 def record(answer: Answer) -> dict:
@@ -151,7 +178,8 @@ def answer_from_record(data: dict) -> Answer:
                     citations=citations, sentences=sentences, passages=[_passage(p) for p in data.get("trace", [])],
                     answerer=data.get("answerer", ""), search_query=data.get("search_query", ""),
                     evidence_score=data.get("evidence_score", 0.0), timings_ms=dict(data.get("timings_ms", {})),
-                    notice=data.get("notice", ""), unmentioned=list(data.get("unmentioned", [])))
+                    notice=data.get("notice", ""), unmentioned=list(data.get("unmentioned", [])),
+                    collection=str(data.get("collection") or ""))
     info = data.get("answerability") or {}
     answer.partial = bool(data.get("partial", info.get("partial", False)))
     answer.decision = info.get("decision") or ("declined" if answer.refused else "answered")

@@ -414,7 +414,12 @@ def serve_cmd(ctx, host, port, auth, read_only, max_upload_mb, concurrency, llm)
         click.echo(report.summary(), err=True)
     notes = [" (login required)" if settings.auth_user else "", " (read-only)" if settings.read_only else ""]
     click.echo(f"web chat on http://{settings.host}:{settings.port}{''.join(notes)}", err=True)
-    launch(assistant)
+    from .ui import ServeError
+
+    try:
+        launch(assistant)
+    except (ServeError, OSError) as exc:
+        _fail(str(exc))
 
 
 @cli.command("eval")

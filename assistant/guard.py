@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import itertools
 import json
 import logging
 import math
@@ -14,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .inputs import kind
+from .inputs import MAX_COLLECTION, kind
 
 logger = logging.getLogger("assistant.web")
 UPLOAD_ROUTE = "/gradio_api/upload"
@@ -29,18 +30,24 @@ _NUMBER = {"slider", "number"}
 _CHOICE = {"radio", "dropdown"}
 _FILES = {"file", "uploadbutton", "files"}
 _ANY = {"state", "browserstate", "api"}
+# characters of named fields: endpoints' parameters, and components by elem_id (the collection picker)
+FIELD_LIMITS = {"collection": MAX_COLLECTION, "collection-picker": MAX_COLLECTION}
 
 
 class RequestGuard:
     """ASGI middleware in front of Gradio (passed through `launch(app_kwargs=...)`): bodies over the limit get 413,
     malformed event calls get 422 with a one-line reason, before Gradio parses (and keeps) them."""
 
-    def __init__(self, app) -> None:
-        self.app = app
+    def __init__(self, app, *, read_only: bool = False) -> None:
+        self.app, self.read_only = app, read_only
 
     async def __call__(self, scope, receive, send) -> None:
-        """Check POST bodies (uploads are bounded by Gradio's own max_file_size); pass everything else on."""
-        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"].rstrip("/") == UPLOAD_ROUTE:
+        """Check POST bodies (uploads are bounded by Gradio's own max_file_size, and refused on a read-only
+        server); pass everything else on."""
+        upload = scope["type"] == "http" and scope["path"].rstrip("/") == UPLOAD_ROUTE
+        if upload and self.read_only:
+            return await reject(send, 403, "this server is read-only: uploads are turned off")
+        if scope["type"] != "http" or scope["method"] != "POST" or upload:
             return await self.app(scope, receive, send)
         if _declared_length(scope) > MAX_CONVERSATIONS_BODY:
             return await reject(send, 413, too_big(MAX_CONVERSATIONS_BODY))
@@ -82,23 +89,58 @@ def check_event(app, api_name: str | None, body: bytes) -> tuple[int, str, bytes
     limit = MAX_CONVERSATIONS_BODY if any(_block_name(b) == "browserstate" for b in fn.inputs) else MAX_BODY
     if len(body) > limit:
         return 413, too_big(limit, name), body
-    problem, body = _check_inputs(fn, payload, body, name, app.uploaded_file_dir)
+    problem, body = _check_inputs(fn, payload, body, name, app.uploaded_file_dir, scripted=bool(api_name))
     return (422 if problem else 200), problem, body
 
 
-def _check_inputs(fn, payload: dict, body: bytes, name: str, upload_dir: str) -> tuple[str, bytes]:
-    """Enough inputs (scripted endpoints get their defaults filled in), each acceptable to its component."""
-    data = payload["data"]
-    if all(_block_name(b) == "api" for b in fn.inputs) and len(data) < len(fn.inputs):
+def _check_inputs(fn, payload: dict, body: bytes, name: str, upload_dir: str, *,
+                  scripted: bool) -> tuple[str, bytes]:
+    """Enough inputs (scripted calls get defaults filled in), each acceptable to its component."""
+    data, names = payload["data"], _field_names(fn)
+    if _required(fn, names, scripted=scripted) <= len(data) < len(fn.inputs):
         payload["data"] = data = data + [None] * (len(fn.inputs) - len(data))  # scripted calls may leave out defaults
         body = json.dumps(payload).encode()
     if len(data) < len(fn.inputs):
         return f"{name} takes {len(fn.inputs)} inputs, not {len(data)}", body
     for number, (block, value) in enumerate(zip(fn.inputs, data, strict=False), start=1):
+        problem = field_problem(names[number - 1], value)
+        if problem:
+            return f"input {number} of {name} ({names[number - 1]}) {problem}", body
         problem = input_problem(block, value, upload_dir) or _nested_problem(value, upload_dir)
         if problem:
             return f"input {number} of {name} ({_block_name(block)}) {problem}", body
     return "", body
+
+
+def _required(fn, names: list[str], *, scripted: bool) -> int:
+    """How many inputs a call must send: a scripted endpoint none (its defaults are filled in); a page event called
+    by name may leave out its trailing named fields (the collection: the default one)."""
+    if all(_block_name(b) == "api" for b in fn.inputs):
+        return 0
+    if not scripted:
+        return len(fn.inputs)
+    return len(fn.inputs) - len(list(itertools.takewhile(lambda n: n in FIELD_LIMITS, reversed(names))))
+
+
+def _field_names(fn) -> list[str]:
+    """Each input's name: a scripted endpoint's parameter names, a component's elem_id."""
+    if fn.inputs and all(_block_name(b) == "api" for b in fn.inputs):
+        try:
+            params = list(inspect.signature(fn.fn).parameters)
+        except (TypeError, ValueError):
+            params = []
+        return (params + [""] * len(fn.inputs))[:len(fn.inputs)]
+    return [getattr(b, "elem_id", None) or "" for b in fn.inputs]
+
+
+def field_problem(name: str, value: Any) -> str:
+    """Why a value cannot be this named field ('' when it can): text (or null) of at most its limit."""
+    limit = FIELD_LIMITS.get(name)
+    if limit is None or value is None:
+        return ""
+    if not isinstance(value, str):
+        return f"must be text, not {kind(value)}"
+    return f"is {len(value):,} characters long; at most {limit:,}" if len(value) > limit else ""
 
 
 def _nested_problem(value: Any, upload_dir: str) -> str:

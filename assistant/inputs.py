@@ -11,6 +11,7 @@ from typing import Any
 MAX_HISTORY = 20  # earlier questions a follow-up is resolved against (more are an error, not silently cut)
 MAX_TOP_K = 20
 MAX_DOC_ID = 300
+MAX_COLLECTION = 512  # characters in a collection name (Chroma's limit, see manifest.check_collection_name)
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _DOC_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -97,3 +98,19 @@ def check_doc_id(doc_id: Any) -> str:
     if len(doc_id) > MAX_DOC_ID or not _DOC_ID.fullmatch(doc_id):
         raise InputError(f"doc_id {doc_id[:40]!r} is not a document id: pass an id from /documents")
     return doc_id
+
+
+def check_collection(name: Any) -> str | None:
+    """A collection name (Chroma's naming rule), or None for the configured collection."""
+    from .manifest import StoreError, check_collection_name
+
+    if name is None or (isinstance(name, str) and not name.strip()):
+        return None
+    if not isinstance(name, str):
+        raise InputError(f"collection must be text, not {kind(name)}")
+    if len(name) > MAX_COLLECTION:
+        raise InputError(f"collection is {len(name):,} characters long; names have at most {MAX_COLLECTION}")
+    try:
+        return check_collection_name(name.strip())
+    except StoreError as exc:
+        raise InputError(str(exc)) from None

@@ -144,6 +144,7 @@ class Answer:
     partial: bool = False
     decision: str = "answered"
     checks: list[Check] = field(default_factory=list)
+    collection: str = ""
 
     @property
     def verified_sentences(self) -> int:
@@ -172,6 +173,7 @@ class Answer:
             "unmentioned": self.unmentioned,
             "partial": self.partial,
             "answerability": self.answerability,
+            "collection": self.collection,
             "retrieval": {"search_query": self.search_query or self.question,
                           "passages": [p.trace() for p in self.passages]},
         }

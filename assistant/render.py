@@ -165,7 +165,9 @@ def _trace_row(p: Passage, cited: int | None) -> str:
 def _details(answer: Answer) -> str:
     """Behind a toggle: why the answer was given or declined, the retrieval trace and the timings."""
     times = " · ".join(f"{k} {v:.0f} ms" for k, v in answer.timings_ms.items())
-    return (f'<details class="details"><summary>Details</summary>{_reasons(answer)}{_trace(answer)}'
+    source = f'<div class="from-collection"><b>Collection:</b> {_e(answer.collection)}</div>' \
+        if answer.collection else ""
+    return (f'<details class="details"><summary>Details</summary>{source}{_reasons(answer)}{_trace(answer)}'
             f'<div class="where">{_e(answer.answerer)} · {times}</div></details>')
 
 

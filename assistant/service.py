@@ -10,9 +10,9 @@ from pathlib import Path
 from .chain import Assistant, build_assistant
 from .documents import SUPPORTED_SUFFIXES, DocumentError, document_id
 from .ingest import ingest, remove_document
-from .inputs import check_doc_id
+from .inputs import check_collection, check_doc_id
 from .llm import one_line
-from .manifest import StoreError, check_collection_name
+from .manifest import StoreError
 from .models import Answer
 from .render import conversation_markdown
 from .settings import DEFAULT_COLLECTION, Settings
@@ -44,16 +44,32 @@ class ChatService:
         return [found[name] for name in sorted(found)]
 
     def assistant_for(self, collection: str | None = None, *, create: bool = False) -> Assistant:
-        """The assistant answering from this collection (KeyError for an unknown one unless `create`)."""
-        name = collection or self.assistant.settings.collection
+        """The assistant answering from this collection (KeyError naming the existing ones for an unknown one,
+        unless `create`; InputError for a name that cannot be a collection)."""
+        name = self.collection_name(collection)
         with self._build_lock:
             if name not in self._assistants:
-                check_collection_name(name)
-                if not create and self.assistant.store.db.collection(name) is None:
-                    raise KeyError(f"no collection named {name!r}")
+                if not create:
+                    self.known(name)
                 settings = self.assistant.settings.with_overrides(collection=name)
                 self._assistants[name] = build_assistant(settings, embeddings=self.assistant.embeddings)
             return self._assistants[name]
+
+    def collection_name(self, collection: str | None) -> str:
+        """The checked collection name, the app's own when none is given."""
+        return check_collection(collection) or self.assistant.settings.collection
+
+    def known(self, name: str) -> None:
+        """Raise KeyError (naming the collections there are) unless this collection exists or is the app's own."""
+        names = [c["name"] for c in self.collections()]
+        if name not in names:
+            raise KeyError(f"no collection named {name!r}; the collections are: {', '.join(names)}")
+
+    def revision(self, collection: str | None = None) -> tuple:
+        """Changes whenever any collection changes (a document added or removed, by any process): what the
+        collection picker and the corpus views were drawn from."""
+        rows = self.assistant.store.db.rows("SELECT name, revision FROM collections ORDER BY name")
+        return self.collection_name(collection), tuple(rows)
 
     def ask(self, message: str, *, history: list[str] | None = None, k: int | None = None,
             collection: str | None = None) -> Answer:
@@ -67,9 +83,11 @@ class ChatService:
         yield from self.assistant_for(collection).stream(message, history=history, k=k)
 
     def documents(self, collection: str | None = None) -> list[dict]:
-        """The collection's documents, read live (ingests by other processes show up at once)."""
-        db = self.assistant.store.db
-        info = db.collection(collection or self.assistant.settings.collection)
+        """The collection's documents, read live (ingests by other processes show up at once); KeyError for an
+        unknown collection."""
+        db, name = self.assistant.store.db, self.collection_name(collection)
+        self.known(name)
+        info = db.collection(name)
         docs = db.summaries(info.space) if info else []
         return [{k: d[k] for k in ("doc_id", "title", "source", "chunks", "ingested_at")}
                 | ({"pages": d["pages"]} if d.get("pages") else {}) for d in docs]

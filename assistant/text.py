@@ -146,3 +146,18 @@ def same_stem(a: str, b: str) -> bool:
         return False
     ending = long[len(short):]
     return ending in _DEMONYM or (len(short) >= 5 and ending in _FAMILY)
+
+
+def surroundings(text: str, sentence: str) -> str:
+    """The paragraph of `text` holding the sentence, with the headings right above it: what the sentence is
+    about (a chunk can hold several paragraphs on other things); the whole text when the sentence is not in it."""
+    from .chunking import is_heading
+
+    target, spans = collapse(sentence), paragraph_spans(text)
+    for n, (s, e) in enumerate(spans):
+        if target and target in collapse(text[s:e]):
+            first = n
+            while first > 0 and is_heading(text[spans[first - 1][0]:spans[first - 1][1]]):
+                first -= 1
+            return text[spans[first][0]:e]
+    return text

@@ -13,6 +13,7 @@ from .corpus_tab import build_corpus_tab, wire_corpus
 from .documents import SUPPORTED_SUFFIXES
 from .guard import guard_handlers
 from .inputs import InputError
+from .picker import build_picker, wire_picker
 from .service import ChatService
 from .store import StoreError
 from .webtext import asset, failure, public
@@ -31,39 +32,52 @@ def create_app(assistant: Assistant):
     service = ChatService(assistant=assistant)
     with gr.Blocks(title="Analysis assistant", analytics_enabled=False) as app:
         app.service = service
-        gr.HTML(HEADER, padding=False)
+        with gr.Row(elem_id="top-bar"):
+            gr.HTML(HEADER, padding=False, min_width=300, scale=3)
+            with gr.Column(scale=1, min_width=240, elem_id="collection-box"):
+                picker = build_picker(gr, service)
         with gr.Tabs(elem_id="tabs"):
             with gr.Tab("Chat", id="chat"):
-                chat = build_chat_tab(gr, service, _settings_html(assistant))
+                chat = build_chat_tab(gr, service, _settings_html(assistant), picker.dropdown)
             with gr.Tab("Corpus", id="corpus"):
                 corpus = build_corpus_tab(gr, service)
         load_conversations(gr, app, service, chat)
-        wire_corpus(gr, app, service, corpus, chat)
+        views = wire_corpus(gr, service, corpus, chat)
+        wire_picker(gr, app, service, picker, chat, views)
         _api(gr, service)
     guard_handlers(app, lambda exc: failure(exc, assistant.settings))
     return app
 
 
 def _api(gr, service: ChatService) -> None:
-    """Stable scripted endpoints: /chat, /documents and /remove (see README); /upload is the upload button. Every
+    """Stable scripted endpoints: /chat, /documents, /remove and /collections (see README); /upload is the upload
+    button. Every
     field is checked (inputs.py); any failure is {"error": "one line"}, never an exception."""
     settings = service.assistant.settings
 
-    def chat(message: str, history: list[str] | None = None, k: int | None = None) -> dict:
-        """Answer a question (with earlier questions for follow-ups); returns the `ask --json` object."""
-        return _answering(lambda: service.ask(message, history=history, k=k).to_json(), settings)
+    def chat(message: str, history: list[str] | None = None, k: int | None = None,
+             collection: str | None = None) -> dict:
+        """Answer a question (with earlier questions for follow-ups) from a collection (default: the server's);
+        returns the `ask --json` object."""
+        return _answering(lambda: service.ask(message, history=history, k=k, collection=collection).to_json(),
+                          settings)
 
-    def documents() -> list[dict] | dict:
-        """The documents in the store."""
-        return _answering(service.documents, settings)
+    def documents(collection: str | None = None) -> list[dict] | dict:
+        """The documents in a collection (default: the server's)."""
+        return _answering(lambda: service.documents(collection), settings)
 
-    def remove(doc_id: str) -> dict:
-        """Remove a document by id."""
-        return _answering(lambda: {"removed": doc_id, "message": service.remove(doc_id)}, settings)
+    def remove(doc_id: str, collection: str | None = None) -> dict:
+        """Remove a document by id from a collection (default: the server's)."""
+        return _answering(lambda: {"removed": doc_id, "message": service.remove(doc_id, collection)}, settings)
+
+    def collections() -> list[dict]:
+        """Every collection with its documents, chunks, embedding model and chunking."""
+        return _answering(service.collections, settings)
 
     gr.api(chat, api_name="chat")
     gr.api(documents, api_name="documents")
     gr.api(remove, api_name="remove")
+    gr.api(collections, api_name="collections")
 
 
 def _answering(call, settings):
@@ -86,13 +100,13 @@ def _answering(call, settings):
 
 
 def _settings_html(assistant: Assistant) -> str:
-    """Which answerer, backend and collection are in use."""
+    """Which answerer, backend, default collection (the picker's first choice) and store are in use."""
     s = assistant.settings
     store = f"Chroma server {s.chroma_host}:{s.chroma_port}" if s.chroma_host else "embedded Chroma"
     answerer = getattr(assistant.answerer, "name", "extractive")
     backend = "none (extractive answers quote the sources)" if answerer == "extractive" else answerer
     return (f'<dl class="settings"><dt>Answerer</dt><dd>{escape(answerer)}</dd><dt>LLM backend</dt>'
-            f"<dd>{escape(backend)}</dd><dt>Collection</dt><dd>{escape(s.collection)}</dd><dt>Store</dt>"
+            f"<dd>{escape(backend)}</dd><dt>Default collection</dt><dd>{escape(s.collection)}</dd><dt>Store</dt>"
             f"<dd>{escape(store)}</dd></dl>")
 
 
@@ -120,6 +134,13 @@ def _page_js(settings) -> str:
     return asset("page.js").replace("__CONFIG__", json.dumps(config))
 
 
+LAUNCH_TRIES = 3
+
+
+class ServeError(RuntimeError):
+    """The web chat could not start; the message says why in one line."""
+
+
 def launch(assistant: Assistant, *, block: bool = True):
     """Serve the app (no share link, no analytics, optional login, guarded requests); returns (app, url)."""
     from starlette.middleware import Middleware
@@ -132,10 +153,19 @@ def launch(assistant: Assistant, *, block: bool = True):
     app.queue(default_concurrency_limit=settings.concurrency)
     auth = (settings.auth_user, settings.auth_password) if settings.auth_user else None
     middleware = [Middleware(AccessGate, max_failures=settings.login_max_failures,
-                             lockout=settings.login_lockout_seconds), Middleware(RequestGuard)]
-    _, url, _ = app.launch(server_name=settings.host, server_port=settings.port, share=False, auth=auth,
-                           prevent_thread_lock=not block, quiet=True, footer_links=["api"],
-                           max_file_size=int(settings.max_upload_mb * 1024 * 1024), theme=theme(),
-                           css=asset("chat.css"), js=_page_js(settings), app_kwargs={"middleware": middleware},
-                           state_session_capacity=MAX_SESSIONS)
-    return app, url
+                             lockout=settings.login_lockout_seconds),
+                  Middleware(RequestGuard, read_only=settings.read_only)]
+    options = dict(server_name=settings.host, server_port=settings.port, share=False, auth=auth,
+                   prevent_thread_lock=not block, quiet=True, footer_links=["api"],
+                   max_file_size=int(settings.max_upload_mb * 1024 * 1024), theme=theme(), css=asset("chat.css"),
+                   js=_page_js(settings), app_kwargs={"middleware": middleware}, state_session_capacity=MAX_SESSIONS)
+    for _ in range(LAUNCH_TRIES):
+        try:
+            _, url, _ = app.launch(**options)
+            return app, url
+        except ValueError as exc:  # Gradio's own check of the page (3 s) timed out: a busy machine
+            app.close()
+            if "localhost is not accessible" not in str(exc):
+                raise
+    raise ServeError(f"the web chat on {settings.host}:{settings.port} did not answer Gradio's start-up check "
+                     f"{LAUNCH_TRIES} times (is the machine very busy?); try again")

@@ -143,10 +143,12 @@ def test_remove_checks_the_doc_id(server, capfd, doc_id, expected):
     no_traceback(capfd)
 
 
-def test_documents_ignores_extra_arguments(server, capfd):
+def test_documents_ignores_extra_arguments_and_bounds_the_collection(server, capfd):
     _, url = server
-    status, payload = call(url, "documents", [1, "x", None])
+    status, payload = call(url, "documents", [None, "x", 1])
     assert status == 200 and [d["doc_id"] for d in payload["data"][0]] == ["russia-crisis-responses"]
+    status, payload = call(url, "documents", [1, "x", None])
+    assert status == 422 and payload["error"] == "input 1 of /documents (collection) must be text, not a number"
     no_traceback(capfd)
 
 

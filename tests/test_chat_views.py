@@ -48,6 +48,24 @@ def test_conversations_new_switch_delete_and_damaged_storage():
     assert chats.normalised({"chats": "junk"})["chats"][0]["turns"] == []
 
 
+def test_a_conversation_keeps_to_one_collection():
+    store = chats.normalised(None)
+    first = store["active"]
+    assert chats.asking(store, "glaciers", "knowledge")["active"] == first, "an empty conversation takes any"
+    store = chats.with_turns(chats.asking(store, "glaciers", "knowledge"),
+                             [{"question": "Q1", "answer": "", "refused": True, "collection": "glaciers"}])
+    assert chats.collection_of(chats.active_chat(store), "knowledge") == "glaciers"
+    assert chats.asking(store, "glaciers", "knowledge") == store
+    moved = chats.asking(store, "knowledge", "knowledge")
+    assert moved["active"] != first and chats.active_chat(moved)["turns"] == []
+    assert chats.active_chat(moved)["collection"] == "knowledge"
+    assert chats.choices(moved, "knowledge") == [("New chat", moved["active"]), ("Q1 · glaciers", first)]
+    older = {"active": "x", "chats": [{"id": "x", "title": "Old", "turns": [{"question": "Q", "answer": "",
+                                                                              "refused": True}]}]}
+    assert chats.collection_of(chats.normalised(older)["chats"][0], "knowledge") == "knowledge"
+    assert chats.asking(chats.normalised(older), "glaciers", "knowledge")["active"] != "x"
+
+
 def test_examples_come_from_headings_then_title_names_then_the_title():
     survey = [_chunk("survey", "# Glacier survey\n\n## Retreat rates\n\nThe glacier lost 40 metres.", title="Glacier "
                      "survey"), _chunk("survey", "Lake Formation\n\nLakes formed below the ice.", 60,

@@ -85,3 +85,14 @@ def test_an_unreachable_chroma_server_is_reported_in_one_line(settings):
                             env={**os.environ, "ASSISTANT_CHROMA_HOST": "127.0.0.1", "ASSISTANT_CHROMA_PORT": "9"})
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.startswith("error: cannot open Chroma at 127.0.0.1:9")
+
+
+def test_serve_on_a_taken_port_is_a_one_line_error(settings):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        result = run(settings, "serve", "--port", str(taken.getsockname()[1]))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1].startswith("error: Cannot find empty port"), result.stderr

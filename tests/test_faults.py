@@ -72,10 +72,17 @@ class FlakyStore(Store):
     failures = 0
 
     def query(self, vector, k):
+        self._maybe_fail()
+        return super().query(vector, k)
+
+    def get_chunks(self, ids):
+        self._maybe_fail()
+        return super().get_chunks(ids)
+
+    def _maybe_fail(self) -> None:
         if self.failures:
             self.failures -= 1
             raise StoreError("Chroma at the store failed: Error executing plan: Failed to read the HNSW index")
-        return super().query(vector, k)
 
 
 class StallingChatModel(BaseChatModel):
@@ -344,7 +351,7 @@ def test_a_read_only_data_dir_is_a_clear_error_for_every_command(tmp_path):
         assert result["code"] == 1 and result["stderr"].startswith("error: "), result
         _one_line(result["stderr"])
         assert "read-only file system: the store needs a writable data dir" in result["stderr"]
-    assert out["files"] == ["chroma", "manifest.sqlite3", "writer.lock"]
+    assert out["files"] == ["chroma", "indexes", "manifest.sqlite3", "writer.lock"]
 
 
 @needs_namespace

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from assistant import chain
+from assistant import chain, embeddings
 from assistant.cli import cli
 from assistant.indexes import open_indexes
 from assistant.ingest import ingest
@@ -54,6 +54,7 @@ def big_store(tmp_path_factory) -> Settings:
 def _run(settings: Settings, monkeypatch, *args: str):
     """The CLI in this process, with the hashed embedding in place of the model."""
     monkeypatch.setattr(chain, "MiniLMEmbeddings", lambda: HashedEmbeddings(dimensions=DIMENSIONS))
+    monkeypatch.setattr(embeddings, "MiniLMEmbeddings", lambda: HashedEmbeddings(dimensions=DIMENSIONS))
     env = {"ASSISTANT_CHUNK_SIZE": str(CHUNKING["chunk_size"]), "ASSISTANT_CHUNK_OVERLAP": "0"}
     base = ["--data-dir", str(settings.data_dir), "--knowledge-dir", str(settings.knowledge_dir)]
     return CliRunner().invoke(cli, base + list(args), env=env, catch_exceptions=False)
@@ -85,3 +86,17 @@ def test_a_store_of_over_40000_chunks_answers_lists_and_removes(big_store, monke
     again = json.loads(_run(big_store, monkeypatch, "ask", "--json", "What did Quillfeather log?").output)
     assert all(RARE not in c["text"] for c in again["citations"])
     assert len(open_indexes(after).lexical) == count - ENTRIES - 1  # rebuilt from every chunk for the new content
+
+
+@pytest.mark.slow
+def test_a_store_of_over_40000_chunks_syncs_and_passes_the_doctor(big_store, monkeypatch):
+    checked = _run(big_store, monkeypatch, "doctor")
+    assert checked.exit_code == 0 and "FAIL" not in checked.output, checked.output
+    (big_store.knowledge_dir / "ledger-39.txt").unlink()
+    (big_store.knowledge_dir / "ledger-40.txt").write_text(f"{RARE}\n\nNew amber entry.\n", encoding="utf-8")
+    synced = _run(big_store, monkeypatch, "sync", str(big_store.knowledge_dir))
+    assert synced.exit_code == 0, synced.output
+    assert "added\tledger-40" in synced.output and "removed\tledger-39" in synced.output, synced.output
+    assert "ledger-40" in _run(big_store, monkeypatch, "docs").output
+    after = _run(big_store, monkeypatch, "doctor")
+    assert after.exit_code == 0 and "FAIL" not in after.output, after.output

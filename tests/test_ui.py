@@ -55,8 +55,8 @@ def test_follow_up_is_rewritten_against_the_previous_question(server):
 
 def test_ui_chat_streams_into_the_conversation(server):
     _, _, client = server
-    job = client.submit("Why was Moscow unprepared for the fighting in Nagorno-Karabakh?", None, 4, False,
-                        api_name="/ui_chat")
+    job = client.submit("Why was Moscow unprepared for the fighting in Nagorno-Karabakh?", None, 4, "knowledge",
+                        api_name="/ui_chat")  # the client fills in the State (editing) itself
     job.result(timeout=60)
     outputs = job.outputs()
     assert len(outputs) >= 2

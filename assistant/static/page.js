@@ -3,6 +3,10 @@
   // are checked here first: unsupported or oversized ones are named next to the upload area, the rest go to
   // the tab's upload component, which adds them at once. CONFIG comes from what ingest supports.
   const CONFIG = __CONFIG__;
+  // Focusing the collection picker selects its text, so typing a name replaces the shown choice.
+  document.addEventListener("focusin", (event) => {
+    if (event.target.matches && event.target.matches("#collection-picker input")) event.target.select();
+  });
   if (CONFIG.readOnly) return;  // a read-only server takes no documents: dropping files does nothing
   const AREAS = { upload: "#corpus-status", "collection-row": "#attach-status" };
 
