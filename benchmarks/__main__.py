@@ -36,7 +36,7 @@ def corpus_part(corpus, embeddings, *, cold_runs: int, baseline_max_mb: float = 
                        "size_mb": corpus.size_mb, "stamp": corpus.stamp},
             "revision": git_revision(), "started": time.strftime("%Y-%m-%d %H:%M"), "load_avg": [load_average()]}
     made, errors = {}, {}
-    if corpus.size_mb > baseline_max_mb:
+    if corpus.stamp.get("size_mb", corpus.size_mb) > baseline_max_mb:  # the size asked for: the essay adds a little
         errors["baseline"] = f"not run: above --baseline-max-mb {baseline_max_mb:g}"
     for name in [n for n in builds.PIPELINES if n not in errors]:
         quality.attempt(name, lambda name=name: made.__setitem__(name, builds.build(corpus, name, embeddings, log=log)),
