@@ -19,7 +19,6 @@ from .answerability import AnswerabilityCheck
 from .citations import verify
 from .conversation import rewrite_query, rewrite_with_model
 from .embeddings import MiniLMEmbeddings
-from .generate import build_llm_answerer
 from .ingest import IngestReport, ingest
 from .inputs import check_history, check_k, check_question
 from .models import Answer, Draft
@@ -164,7 +163,7 @@ def build_assistant(settings: Settings, *, embeddings: MiniLMEmbeddings | None =
         extractive = ExtractiveAnswerer(embeddings=embeddings, idf=retriever.idf,
                                         min_evidence=settings.min_evidence, max_sentences=settings.max_answer_sentences)
         uses_llm = settings.llm.strip() not in ("", "extractive")
-        answerer = build_llm_answerer(settings, fallback=extractive if fallback else None) if uses_llm else extractive
+        answerer = _llm_answerer(settings, fallback=extractive if fallback else None) if uses_llm else extractive
     answerability = AnswerabilityCheck(embeddings=embeddings, idf=retriever.idf, in_corpus=retriever.contains,
                                        min_key_coverage=settings.min_key_coverage, soft_match=settings.soft_match,
                                        min_semantic=settings.min_semantic,
@@ -172,3 +171,10 @@ def build_assistant(settings: Settings, *, embeddings: MiniLMEmbeddings | None =
                                        predicate_match=settings.predicate_match)
     return Assistant(settings=settings, embeddings=embeddings, store=store, retriever=retriever,
                      answerer=answerer, answerability=answerability)
+
+
+def _llm_answerer(settings: Settings, *, fallback: Runnable | None) -> Runnable:
+    """The configured LLM answerer; the chat-model stack is imported only here, never on the extractive path."""
+    from .generate import build_llm_answerer
+
+    return build_llm_answerer(settings, fallback=fallback)

@@ -468,9 +468,8 @@ def eval_cmd(ctx, suite, json_out, top_k, llm) -> None:
 
 def main() -> None:
     """Console-script entry point: known failures become one-line errors, not stack traces."""
-    from .embeddings import EmbeddingModelMissing
-    from .llm import LLMConfigError, LLMUnavailable
-    from .store import StoreError
+    from .errors import EmbeddingModelMissing, LLMConfigError, LLMUnavailable
+    from .store import StoreError  # the store module is light: chromadb loads only when a store opens
 
     try:
         cli()

@@ -23,20 +23,13 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, Huma
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import PrivateAttr
 
+from .errors import LLMConfigError, LLMUnavailable  # defined apart so the CLI can catch them cheaply
 from .settings import Settings
 
 PROVIDERS = ("extractive", "openai", "ollama", "llamacpp")
 OLLAMA_DEFAULT_URL = "http://127.0.0.1:11434"
 _FORMS = "extractive, openai:MODEL, ollama:MODEL or llamacpp:/path/model.gguf"
 _ROLES = {"system": "system", "human": "user", "ai": "assistant"}
-
-
-class LLMConfigError(ValueError):
-    """ASSISTANT_LLM (or its companions) names a backend that cannot be built; the message is one line."""
-
-
-class LLMUnavailable(RuntimeError):
-    """A configured backend failed at run time (unreachable, timeout, HTTP error); the message is one line."""
 
 
 @dataclass(frozen=True, kw_only=True)
