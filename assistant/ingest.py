@@ -105,11 +105,6 @@ def windows(files: list[Path], store: Store, report: IngestReport):
         yield window
 
 
-def load_all(files: list[Path], store: Store, report: IngestReport) -> list[SourceDocument]:
-    """Load each file (remembering where it is, for sync and rebuild)."""
-    return [doc for window in windows(files, store, report) for doc in window]
-
-
 def _load(path: Path, store: Store, report: IngestReport) -> SourceDocument | None:
     """One file as a document, or None with a one-line error in the report."""
     try:

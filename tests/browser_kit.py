@@ -59,6 +59,18 @@ def open_page(browser, url: str, **context):
         yield page
     finally:
         ctx.close()
+# A second small document the corpus and collection tests upload, and the essay's title as the chat shows it.
+ESSAY_TITLE = "Russia's Responses to the 2020 Crises in Belarus, Nagorno-Karabakh and Kyrgyzstan"
+GLACIERS = """# Alpine glacier survey
+
+## Retreat rates
+
+The Rhone glacier lost 40 metres of length in 2022, the survey says.
+
+## Meltwater lakes
+
+Meltwater lakes formed below the Trift glacier after the ice retreated in the 1990s.
+"""
 
 
 def goto(page, url: str) -> None:

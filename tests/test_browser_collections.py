@@ -7,21 +7,10 @@ from __future__ import annotations
 import pytest
 from gradio_client import Client, handle_file
 
-from .browser_kit import ask, goto, open_page, shot
+from .browser_kit import ESSAY_TITLE, GLACIERS, ask, goto, open_page, shot
 from .conftest import served_essay
 
 pytestmark = pytest.mark.browser
-ESSAY_TITLE = "Russia's Responses to the 2020 Crises in Belarus, Nagorno-Karabakh and Kyrgyzstan"
-GLACIERS = """# Alpine glacier survey
-
-## Retreat rates
-
-The Rhone glacier lost 40 metres of length in 2022, the survey says.
-
-## Meltwater lakes
-
-Meltwater lakes formed below the Trift glacier after the ice retreated in the 1990s.
-"""
 
 
 @pytest.fixture(scope="module")

@@ -15,20 +15,7 @@ from assistant.ingest import ingest
 from assistant.models import SourceDocument
 from assistant.store import Store
 from assistant.text import normalise
-
-WORDS = ["moscow", "kremlin", "border", "treaty", "pipeline", "grain", "ruble", "summit", "envoy", "tariff",
-         "election", "protest", "minister", "ceasefire", "corridor"]
-
-
-def _no_full_stop(n_bytes: int) -> str:
-    """Words and commas, no sentence end and no newline: one enormous 'sentence'."""
-    out, size, i = [], 0, 0
-    while size < n_bytes:
-        word = WORDS[i % len(WORDS)] + ("," if i % 17 == 16 else "")
-        out.append(word)
-        size += len(word) + 1
-        i += 1
-    return " ".join(out)
+from benchmarks.hostile import one_line_text
 
 
 def _doc(text: str) -> SourceDocument:
@@ -37,7 +24,7 @@ def _doc(text: str) -> SourceDocument:
 
 @pytest.mark.parametrize(("size", "overlap"), [(700, 150), (1500, 300)])
 def test_five_megabytes_with_no_full_stop_is_cut_into_bounded_chunks(size, overlap):
-    doc = _doc(_no_full_stop(5 * 1024 * 1024))
+    doc = _doc(one_line_text(5 * 1024 * 1024))
     began = time.perf_counter()
     chunks = chunk_document(doc, size=size, overlap=overlap)
     assert time.perf_counter() - began < 30
@@ -55,7 +42,7 @@ def test_fifty_megabytes_on_one_line_load_and_chunk_in_bounded_time_and_memory(t
     import resource
 
     path = tmp_path / "one-line.txt"
-    path.write_text(_no_full_stop(50 * 1048576 - 4096))
+    path.write_text(one_line_text(50 * 1048576 - 4096))
     began = time.perf_counter()
     doc = load(path, max_mb=50)
     chunks = chunk_document(doc, size=700, overlap=150)
@@ -74,7 +61,7 @@ def test_a_long_paragraph_without_full_stops_ingests_and_answers_quickly(setting
     from assistant.chain import build_assistant
 
     path = tmp_path / "rant.txt"
-    path.write_text("Sanctions on Belarusian potash, " + _no_full_stop(60_000))
+    path.write_text("Sanctions on Belarusian potash, " + one_line_text(60_000))
     assistant = build_assistant(settings.with_overrides(collection="rant"), embeddings=embeddings)
     report = ingest([path], store=assistant.store, embeddings=embeddings)
     assert not report.errors and report.chunks >= 60_000 // 850
