@@ -1,4 +1,5 @@
-"""Hybrid retrieval: dense (Chroma, cosine) + lexical (BM25), fused by reciprocal rank fusion."""
+"""Hybrid retrieval: dense (cosine: an exact scan of the saved vectors, Chroma's HNSW past them) + lexical (BM25),
+fused by reciprocal rank fusion."""
 
 from __future__ import annotations
 
@@ -61,10 +62,9 @@ class HybridRetriever(BaseRetriever):
         return self.store.query(vector, k) if vectors is None else vectors.search(vector, k)
 
     def _with_chunks(self, *rankings: list[tuple[str | Chunk, float]]) -> list[list[tuple[Chunk, float]]]:
-        """Rankings of (chunk id or Chunk, score) as (Chunk, score), the ids fetched from the store in one call
-        (an id deleted meanwhile is left out)."""
+        """Rankings of (chunk id or Chunk, score) as (Chunk, score), the ids read from the saved chunk records."""
         ids = list(dict.fromkeys(hit for ranking in rankings for hit, _ in ranking if isinstance(hit, str)))
-        chunks: dict = self.store.get_chunks(ids)
+        chunks = self.indexes().records.get(ids)
         return [[(chunks[hit] if isinstance(hit, str) else hit, score) for hit, score in ranking
                  if not isinstance(hit, str) or hit in chunks] for ranking in rankings]
 
