@@ -170,10 +170,11 @@ class ManifestDB:
         return _collection(got[0]) if got else None
 
     def collections(self) -> list[CollectionInfo]:
-        """Every collection with its number of documents and chunks."""
+        """Every collection with its number of documents and of distinct stored chunks (a text several documents
+        share is stored once)."""
         got = self.rows("SELECT name, space, embedding, chunk_size, chunk_overlap, created_at, revision, "
-                        "(SELECT COUNT(*) FROM documents d WHERE d.space = c.space), "
-                        "(SELECT COUNT(*) FROM chunks k WHERE k.space = c.space) FROM collections c ORDER BY name")
+                        "(SELECT COUNT(*) FROM documents d WHERE d.space = c.space), (SELECT COUNT(DISTINCT chunk_id) "
+                        "FROM chunks k WHERE k.space = c.space) FROM collections c ORDER BY name")
         return [_collection(row[:7], documents=row[7], chunks=row[8]) for row in got]
 
     def bump(self, name: str, space: str) -> None:

@@ -47,6 +47,11 @@ class HybridRetriever(BaseRetriever):
         """The BM25 index of the store as it is now."""
         return self.indexes().lexical
 
+    def _last(self) -> Indexes:
+        """The indexes the latest retrieval used: the answer's many term lookups (`idf`, `contains`) read the same
+        revision as its passages, without a manifest read each."""
+        return self._indexes or self.indexes()
+
     def lexical(self, query: str, k: int) -> list[tuple[Chunk, float]]:
         """Top-k chunks by BM25 score (chunks sharing no term with the query left out)."""
         return self._with_chunks(self.lexical_index().search(query, k))[0]
@@ -70,11 +75,11 @@ class HybridRetriever(BaseRetriever):
 
     def idf(self, term: str) -> float:
         """Term weight from the current corpus, for answerers that score sentences."""
-        return self.lexical_index().idf(term)
+        return self._last().lexical.idf(term)
 
     def contains(self, term: str) -> bool:
         """Whether any stored chunk contains the term (for names the sources never mention)."""
-        return self.lexical_index().contains(term)
+        return self._last().lexical.contains(term)
 
     def passages(self, query: str, k: int | None = None) -> list[Passage]:
         """Fuse the dense and lexical rankings and keep the best k."""
