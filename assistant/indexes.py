@@ -1,9 +1,10 @@
-"""The search indexes of a collection (lexical, and exact vectors), saved beside the store and keyed by content.
+"""The search indexes of a collection (lexical, exact vectors) and its chunks' texts and spans, saved beside the
+store for each revision of the collection.
 
-Chunk ids are content hashes, so the sorted set of stored ids names the stored texts (and their vectors): a
-saved index stays valid until the collection changes, and a fresh process memory-maps it instead of rebuilding
-it from every chunk. Ingest saves the indexes of the content it leaves; the first question after any other
-change (a removal, another process) builds and saves them."""
+Every commit, by any process, gives the collection a new revision, so the saved files of the current revision
+are exactly what is committed: a fresh process memory-maps them and answers without opening Chroma. Ingest
+saves them for the revision it leaves; the first question after any other change (a removal, a recovery) builds
+them from Chroma and saves them."""
 
 from __future__ import annotations
 
@@ -18,44 +19,52 @@ from pathlib import Path
 import numpy as np
 
 from .lexical import LexicalIndex
-from .store import Store
+from .records import ChunkRecords
+from .store import Store, chunk_from
 from .vectors import EXACT_LIMIT, VectorIndex
 
-FORMAT = 1  # bump when `terms` or a saved layout changes, so older indexes are rebuilt
+FORMAT = 2  # bump when `terms` or a saved layout changes, so older indexes are rebuilt
 STALE_BUILD_S = 3600  # a temp folder this old is left over from a killed build
 _IDS = "ids.json"
 
 
 @dataclass(kw_only=True)
 class Indexes:
-    """One collection's content, indexed: BM25 always, exact vectors up to EXACT_LIMIT chunks."""
+    """One revision of a collection, indexed: BM25 and the chunk records always, exact vectors up to EXACT_LIMIT
+    chunks."""
 
     key: str
     lexical: LexicalIndex
     vectors: VectorIndex | None
+    records: ChunkRecords
 
 
-def content_key(ids: list[str]) -> str:
-    """Names the set of stored chunks and the index format."""
-    digest = hashlib.sha256(f"{FORMAT}\n".encode())
-    for chunk_id in sorted(ids):
-        digest.update(chunk_id.encode() + b"\n")
-    return digest.hexdigest()[:20]
+def revision_key(space: str, revision: int, created_at: str) -> str:
+    """Names one revision of one Chroma collection (and the index format); `created_at` tells a collection apart
+    from an older one of the same name whose saved indexes outlived it."""
+    return hashlib.sha256(f"{FORMAT}\n{space}\n{revision}\n{created_at}".encode()).hexdigest()[:20]
+
+
+def current_key(store: Store) -> str:
+    """The key of the collection as it is now (one manifest read)."""
+    _ = store.revision  # catch up with a rebuild by another process first
+    info = store.db.collection(store.settings.collection)
+    return revision_key(info.space, info.revision, info.created_at) if info else revision_key(store.space, 0, "")
 
 
 def index_folder(store: Store, key: str) -> Path:
-    """Where the indexes of this content of this collection are saved."""
+    """Where the indexes of this revision of this collection are saved."""
     return store.settings.data_dir / "indexes" / store.settings.collection / key
 
 
 def open_indexes(store: Store) -> Indexes:
     """The saved indexes of the collection as it is now, else indexes built from every chunk and saved."""
-    key = content_key(store.chunk_ids())
+    key = current_key(store)
     folder = index_folder(store, key)
     if (folder / _IDS).is_file():
         try:
             return _load(folder, key)
-        except (OSError, ValueError):  # deleted meanwhile by another process: build below
+        except (OSError, ValueError):  # deleted meanwhile by another process, or incomplete: build below
             pass
     return build_indexes(store)
 
@@ -65,20 +74,27 @@ def _load(folder: Path, key: str) -> Indexes:
     saved = json.loads((folder / _IDS).read_text(encoding="utf-8"))
     ids = saved["ids"]
     vectors = VectorIndex.load(folder, ids) if saved["vectors"] else None
-    return Indexes(key=key, lexical=LexicalIndex.load(folder, ids), vectors=vectors)
+    return Indexes(key=key, lexical=LexicalIndex.load(folder, ids), vectors=vectors,
+                   records=ChunkRecords.load(folder, ids))
 
 
 def build_indexes(store: Store) -> Indexes:
-    """Index every stored chunk (read page by page), save the result and delete the collection's older ones."""
-    exact = store.count() <= EXACT_LIMIT
-    ids, texts, blocks = [], [], []
-    for page in store.pages(include=["documents", "embeddings"] if exact else ["documents"]):
-        ids += page["ids"]
-        texts += page["documents"]
+    """Index every committed chunk (read from Chroma page by page), save the result under the revision it was
+    read at and delete the collection's older ones."""
+    _ = store.revision
+    state, committed, docs = store.db.snapshot(store.settings.collection) or ((store.space, 0, ""), set(), set())
+    exact = len(committed) <= EXACT_LIMIT
+    chunks, blocks = [], []
+    include = ["documents", "metadatas", "embeddings"] if exact else ["documents", "metadatas"]
+    for page in store.pages(include=include) if committed else ():
+        keep = [n for n, chunk_id in enumerate(page["ids"]) if chunk_id in committed]  # not another writer's
+        chunks += [chunk_from(page["ids"][n], page["documents"][n], page["metadatas"][n], docs=docs) for n in keep]
         if exact:
-            blocks.append(np.asarray(page["embeddings"], dtype=np.float32))
+            blocks.append(np.asarray(page["embeddings"], dtype=np.float32)[keep])
+    ids = [c.chunk_id for c in chunks]
     vectors = VectorIndex(ids, np.vstack(blocks)) if exact and blocks else None
-    indexes = Indexes(key=content_key(ids), lexical=LexicalIndex.build(ids, texts), vectors=vectors)
+    indexes = Indexes(key=revision_key(*state), lexical=LexicalIndex.build(ids, [c.text for c in chunks]),
+                      vectors=vectors, records=ChunkRecords.build(chunks))
     _save(indexes, index_folder(store, indexes.key))
     return indexes
 
@@ -89,6 +105,7 @@ def _save(indexes: Indexes, folder: Path) -> None:
     tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".building-"))
     try:
         indexes.lexical.save(tmp)
+        indexes.records.save(tmp)
         if indexes.vectors is not None:
             indexes.vectors.save(tmp)
         ids = {"ids": indexes.lexical.ids, "vectors": indexes.vectors is not None}

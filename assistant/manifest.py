@@ -130,6 +130,22 @@ class ManifestDB:
         with self._lock, self._failing_as("read"):
             return self._db.execute(sql, args).fetchall()
 
+    def snapshot(self, name: str) -> tuple[tuple, set[str], set[str]] | None:
+        """A collection's (space, revision, created_at) with its committed chunk ids and document ids, read in one
+        transaction so they describe the same commit; None when there is no such collection."""
+        with self._lock, self._failing_as("read"):
+            self._db.execute("BEGIN")
+            try:
+                got = self._db.execute("SELECT space, revision, created_at FROM collections WHERE name = ?",
+                                       (name,)).fetchone()
+                if got is None:
+                    return None
+                ids = {r[0] for r in self._db.execute("SELECT chunk_id FROM chunks WHERE space = ?", (got[0],))}
+                docs = {r[0] for r in self._db.execute("SELECT doc_id FROM documents WHERE space = ?", (got[0],))}
+                return tuple(got), ids, docs
+            finally:
+                self._db.execute("COMMIT")
+
     @contextmanager
     def _failing_as(self, verb: str) -> Iterator[None]:
         """SQLite's errors (disk full, read-only file system, damaged file) as one-line StoreErrors."""
@@ -154,11 +170,17 @@ class ManifestDB:
         return _collection(got[0]) if got else None
 
     def collections(self) -> list[CollectionInfo]:
-        """Every collection with its number of documents and chunks."""
+        """Every collection with its number of documents and of distinct stored chunks (a text several documents
+        share is stored once)."""
         got = self.rows("SELECT name, space, embedding, chunk_size, chunk_overlap, created_at, revision, "
-                        "(SELECT COUNT(*) FROM documents d WHERE d.space = c.space), "
-                        "(SELECT COUNT(*) FROM chunks k WHERE k.space = c.space) FROM collections c ORDER BY name")
+                        "(SELECT COUNT(*) FROM documents d WHERE d.space = c.space), (SELECT COUNT(DISTINCT chunk_id) "
+                        "FROM chunks k WHERE k.space = c.space) FROM collections c ORDER BY name")
         return [_collection(row[:7], documents=row[7], chunks=row[8]) for row in got]
+
+    def bump(self, name: str, space: str) -> None:
+        """A new revision of the collection: its stored metadata changed after the commit (see Store.detach)."""
+        with self.transaction() as db:
+            _bump(db, name, space)
 
     def revision(self, name: str) -> tuple[str, int] | None:
         """(space, revision) of a collection: changes with every commit by any process."""

@@ -1,4 +1,5 @@
-"""Hybrid retrieval: dense (Chroma, cosine) + lexical (BM25), fused by reciprocal rank fusion."""
+"""Hybrid retrieval: dense (cosine: an exact scan of the saved vectors, Chroma's HNSW past them) + lexical (BM25),
+fused by reciprocal rank fusion."""
 
 from __future__ import annotations
 
@@ -46,6 +47,11 @@ class HybridRetriever(BaseRetriever):
         """The BM25 index of the store as it is now."""
         return self.indexes().lexical
 
+    def _last(self) -> Indexes:
+        """The indexes the latest retrieval used: the answer's many term lookups (`idf`, `contains`) read the same
+        revision as its passages, without a manifest read each."""
+        return self._indexes or self.indexes()
+
     def lexical(self, query: str, k: int) -> list[tuple[Chunk, float]]:
         """Top-k chunks by BM25 score (chunks sharing no term with the query left out)."""
         return self._with_chunks(self.lexical_index().search(query, k))[0]
@@ -61,20 +67,19 @@ class HybridRetriever(BaseRetriever):
         return self.store.query(vector, k) if vectors is None else vectors.search(vector, k)
 
     def _with_chunks(self, *rankings: list[tuple[str | Chunk, float]]) -> list[list[tuple[Chunk, float]]]:
-        """Rankings of (chunk id or Chunk, score) as (Chunk, score), the ids fetched from the store in one call
-        (an id deleted meanwhile is left out)."""
+        """Rankings of (chunk id or Chunk, score) as (Chunk, score), the ids read from the saved chunk records."""
         ids = list(dict.fromkeys(hit for ranking in rankings for hit, _ in ranking if isinstance(hit, str)))
-        chunks: dict = self.store.get_chunks(ids)
+        chunks = self.indexes().records.get(ids)
         return [[(chunks[hit] if isinstance(hit, str) else hit, score) for hit, score in ranking
                  if not isinstance(hit, str) or hit in chunks] for ranking in rankings]
 
     def idf(self, term: str) -> float:
         """Term weight from the current corpus, for answerers that score sentences."""
-        return self.lexical_index().idf(term)
+        return self._last().lexical.idf(term)
 
     def contains(self, term: str) -> bool:
         """Whether any stored chunk contains the term (for names the sources never mention)."""
-        return self.lexical_index().contains(term)
+        return self._last().lexical.contains(term)
 
     def passages(self, query: str, k: int | None = None) -> list[Passage]:
         """Fuse the dense and lexical rankings and keep the best k."""

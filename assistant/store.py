@@ -50,10 +50,26 @@ def open_client(settings: Settings):
 
 @dataclass(kw_only=True)
 class _Connection:
-    """This process's Chroma client for one store location, and the revision of each collection it reflects."""
+    """This process's Chroma client for one store location (opened on first use: a question answered from the
+    saved indexes never imports chromadb), and the revision of each collection it reflects."""
 
-    client: object
+    settings: Settings
     seen: dict[str, tuple | None] = field(default_factory=dict)
+    fresh: bool = False  # another process committed: Chroma's cached system must be dropped before opening
+    _client: object = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def client(self):
+        """The client, opened now if this is its first use."""
+        with self._lock:
+            if self._client is None:
+                if self.fresh:
+                    from chromadb.api.client import SharedSystemClient
+
+                    SharedSystemClient.clear_system_cache()  # so the client loads every collection from disk
+                self._client = open_client(self.settings)
+            return self._client
 
 
 _CONNECTIONS: dict[str, _Connection] = {}
@@ -68,11 +84,7 @@ def _connection(settings: Settings, *, db: ManifestDB | None = None) -> _Connect
         if key not in _CONNECTIONS or db is not None:
             seen = {} if db is None else {row[0]: tuple(row[1:]) for row in db.rows(
                 "SELECT name, space, revision FROM collections")}
-            if db is not None:
-                from chromadb.api.client import SharedSystemClient
-
-                SharedSystemClient.clear_system_cache()  # so the next client loads every collection from disk
-            _CONNECTIONS[key] = _Connection(client=open_client(settings), seen=seen)
+            _CONNECTIONS[key] = _Connection(settings=settings, seen=seen, fresh=db is not None)
         return _CONNECTIONS[key]
 
 
@@ -223,8 +235,10 @@ class Store:
         crash_point("after-record")
         self.delete(garbage)
         self.db.settle(self.space, garbage, owner=os.getpid())
-        for doc_id, _, ids in entries:  # old chunks of the document that other documents still have
-            self.detach(doc_id, set(before.get(doc_id, ())) - set(ids) - set(garbage))
+        detached = [self.detach(doc_id, set(before.get(doc_id, ())) - set(ids) - set(garbage))
+                    for doc_id, _, ids in entries]  # old chunks of the document that other documents still have
+        if any(detached):
+            self._touched()
         return replaced
 
     def remove(self, doc_id: str) -> int | None:
@@ -236,8 +250,14 @@ class Store:
         self.committed()
         self.delete(garbage)
         self.db.settle(self.space, garbage, owner=os.getpid())
-        self.detach(doc_id, set(entry["chunk_ids"]) - set(garbage))  # shared with documents that stay
+        if self.detach(doc_id, set(entry["chunk_ids"]) - set(garbage)):  # shared with documents that stay
+            self._touched()
         return len(entry["chunk_ids"])
+
+    def _touched(self) -> None:
+        """A new revision after metadata changed past a commit, so indexes saved in between are not reused."""
+        self.db.bump(self.settings.collection, self.space)
+        self.committed()
 
     def stored_ids(self) -> list[str]:
         """Every chunk id in the Chroma collection, read page by page."""
@@ -288,11 +308,13 @@ class Store:
                         metadatas=[with_owners(None, by_id[i]) for i in fresh])
         self._update_metadata({i: with_owners(known.get(i), by_id[i]) for i in by_id if i not in vectors})
 
-    def detach(self, doc_id: str, ids) -> None:
-        """Take the document off the owners of these chunks, which other documents still have."""
+    def detach(self, doc_id: str, ids) -> int:
+        """Take the document off the owners of these chunks, which other documents still have; how many changed."""
         metas = self._owner_metadata(sorted(set(ids)))
         kept = {i: without_owner(m, doc_id) for i, m in metas.items()}
-        self._update_metadata({i: m for i, m in kept.items() if m is not None})
+        changed = {i: m for i, m in kept.items() if m is not None}
+        self._update_metadata(changed)
+        return len(changed)
 
     def _owner_metadata(self, ids: list[str]) -> dict[str, dict]:
         """Stored metadata of these chunks, by id (absent ids left out)."""
@@ -455,6 +477,14 @@ def _owners_to_metadata(owners: list[list]) -> dict:
 def owners_of(meta: dict) -> list[dict]:
     """Every (document, span) that has a stored chunk's text, first owner first."""
     return [dict(zip(_OWNER_FIELDS, o, strict=True)) for o in _owners(meta)]
+
+
+def chunk_from(chunk_id: str, text: str, meta: dict, *, docs: set[str] | None = None) -> Chunk:
+    """Rebuild a Chunk from what Chroma returns; with `docs` (the committed documents), the span shown is that of
+    the first owner among them, not of a document another process is still writing."""
+    if docs is not None and meta["doc_id"] not in docs:
+        meta = next((o for o in owners_of(meta) if o["doc_id"] in docs), meta)
+    return _chunk(chunk_id, text, meta)
 
 
 def _chunk(chunk_id: str, text: str, meta: dict) -> Chunk:

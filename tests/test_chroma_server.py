@@ -32,5 +32,6 @@ def test_ingest_and_answer_through_a_chroma_server(tmp_path, embeddings, chroma_
 
 def test_an_unreachable_chroma_server_is_a_one_line_error(tmp_path):
     settings = Settings.from_env(env={}, data_dir=tmp_path, chroma_host="127.0.0.1", chroma_port=free_port())
+    store = Store(settings=settings)  # Chroma is reached on first use, not on open
     with pytest.raises(StoreError, match="cannot open Chroma at 127.0.0.1:"):
-        Store(settings=settings)
+        store.count()

@@ -79,6 +79,10 @@ class FlakyStore(Store):
         self._maybe_fail()
         return super().get_chunks(ids)
 
+    def pages(self, *, include):
+        self._maybe_fail()
+        return super().pages(include=include)
+
     def _maybe_fail(self) -> None:
         if self.failures:
             self.failures -= 1
@@ -146,6 +150,7 @@ def test_an_embedding_failure_is_one_line_and_the_next_question_works(flaky, cap
 
 def test_a_chroma_failure_in_the_chat_is_a_message_and_the_next_question_works(flaky, capfd, caplog):
     _, store, _, url = flaky
+    store.db.bump(store.settings.collection, store.space)  # as after another process's commit: indexes rebuilt
     store.failures = 1
     status, result = call(url, "ui_chat", [QUESTION, None, 4, False])
     html = result["data"][0]
@@ -266,15 +271,16 @@ def test_a_chroma_server_going_away_and_coming_back(tmp_path, embeddings, capfd,
             ingest([PROJECT_ROOT / "knowledge"], store=assistant.store, embeddings=embeddings)
             assert call(url, "chat", [QUESTION])[1]["data"][0]["citations"]
             _stop(process)
-            status, payload = call(url, "chat", [QUESTION + " again"])
-            message = payload["data"][0]["error"]
-            assert message.startswith(f"the Chroma server at 127.0.0.1:{port} is not answering (")
-            assert "Connection refused" in message and "\n" not in message
+            # questions are answered from the indexes saved for this revision; writes need the server
+            assert call(url, "chat", [QUESTION + " again"])[1]["data"][0]["citations"]
             assert call(url, "documents", [])[1]["data"][0][0]["doc_id"] == "russia-crisis-responses"
             note = tmp_path / "note.txt"
             note.write_text("The Aral Sea has shrunk since the 1960s.")
             done, errors = ChatService(assistant=assistant).add_files([note])
             assert not done and "is not answering" in errors[0]
+            message = errors[0].split(": ", 1)[-1]
+            assert f"the Chroma server at 127.0.0.1:{port} is not answering (" in errors[0]
+            assert "Connection refused" in message and "\n" not in message
             process = _start_chroma(path, port)
             status, payload = call(url, "chat", [QUESTION])
             assert payload["data"][0]["citations"], payload  # no restart of the assistant needed
@@ -283,7 +289,7 @@ def test_a_chroma_server_going_away_and_coming_back(tmp_path, embeddings, capfd,
             from assistant.integrity import differences
 
             assert differences(assistant.store) == []
-        assert "is not answering" in no_traceback(capfd, caplog)
+        no_traceback(capfd, caplog)
     finally:
         if process.poll() is None:
             _stop(process)
@@ -364,6 +370,7 @@ def test_an_upload_into_a_read_only_uploads_folder_changes_nothing(tmp_path):
 
 def test_chat_turns_stored_in_the_browser_never_hold_a_failed_answer(flaky, capfd):
     _, store, _, url = flaky
+    store.db.bump(store.settings.collection, store.space)  # the indexes must be rebuilt from Chroma, which fails
     store.failures = 1
     status, result = call(url, "ui_chat", [QUESTION, chats.empty_store(), 4, False])
     outputs = result["data"]

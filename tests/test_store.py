@@ -75,8 +75,8 @@ def test_bulk_reads_are_paged(settings, embeddings, monkeypatch):
     assert store.chunk_ids() == sorted(c.chunk_id for c in everything)
 
 
-def test_the_search_indexes_are_saved_with_the_store_and_loaded_until_the_content_changes(settings, embeddings,
-                                                                                        monkeypatch):
+def test_the_search_indexes_are_saved_with_the_store_and_loaded_until_the_collection_changes(settings, embeddings,
+                                                                                           monkeypatch):
     store = Store(settings=settings)
     ingest([settings.knowledge_dir], store=store, embeddings=embeddings)
     folder = settings.data_dir / "indexes" / settings.collection
@@ -92,13 +92,58 @@ def test_the_search_indexes_are_saved_with_the_store_and_loaded_until_the_conten
     assert loaded.lexical.contains(terms("remittances")[0])
     assert loaded.lexical.search("remittances", 3)[0][0] in store.chunk_ids()
     assert isinstance(loaded.vectors.matrix, np.memmap)
+    first = loaded.lexical.ids[0]
+    assert loaded.records.get([first]) == store.get_chunks([first])  # the chunk records match what Chroma holds
     monkeypatch.undo()
     _write(settings.knowledge_dir, "extra.md", "Tajikistan held talks about water rights with its neighbours.")
     ingest([settings.knowledge_dir], store=store, embeddings=embeddings)
     after = list(folder.iterdir())
     assert len(after) == 1 and after != saved and open_indexes(store).lexical.contains(terms("Tajikistan")[0])
     remove_document(store, "extra")
-    assert open_indexes(store).key == loaded.key and len(list(folder.iterdir())) == 1
+    rebuilt = open_indexes(store)  # a new revision: built from Chroma, the older folder deleted
+    assert rebuilt.key not in (loaded.key, after[0].name) and list(folder.iterdir()) == [folder / rebuilt.key]
+    assert not rebuilt.lexical.contains(terms("Tajikistan")[0]) and len(rebuilt.lexical) == len(loaded.lexical)
+
+
+def test_a_question_on_saved_indexes_never_opens_chroma(settings, embeddings):
+    ingest([settings.knowledge_dir], store=Store(settings=settings), embeddings=embeddings)
+    script = ("import json, sys; from click.testing import CliRunner; from assistant.cli import cli; "
+              f"out = CliRunner().invoke(cli, ['--data-dir', {str(settings.data_dir)!r}, '--knowledge-dir', "
+              f"{str(settings.knowledge_dir)!r}, 'ask', '--json', 'What did Russia do in Belarus?']); "
+              "print(json.dumps([out.exit_code, 'chromadb' in sys.modules, json.loads(out.output)['citations']]))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=PROJECT_ROOT,
+                          timeout=120)
+    code, imported, citations = json.loads(done.stdout.strip().splitlines()[-1])
+    assert code == 0 and citations and not imported
+
+
+def test_a_shared_chunk_shows_a_remaining_owner_once_the_first_is_removed(settings, embeddings):
+    folder = settings.knowledge_dir
+    _write(folder, "a.md", f"# Alpha\n\nAlpha is a tool for sorting seeds by size.\n\n{SHARED}\n")
+    _write(folder, "b.md", (folder / "a.md").read_text())  # every chunk shared
+    store = Store(settings=settings)
+    ingest([folder], store=store, embeddings=embeddings)
+    retriever = HybridRetriever(store=store, embeddings=embeddings)
+    question = "Where is the setup script run from?"
+    assert [p.chunk.doc_id for p in retriever.passages(question, 2) if SHARED in p.chunk.text] == ["a"]
+    remove_document(store, "a")
+    fresh = HybridRetriever(store=Store(settings=settings), embeddings=embeddings)
+    for reader in (fresh, retriever):
+        assert [p.chunk.doc_id for p in reader.passages(question, 2) if SHARED in p.chunk.text] == ["b"]
+
+
+def test_chunk_records_name_a_committed_owner_of_a_shared_text():
+    meta = store_module.with_owners(None, [_owned("a-new", 0), _owned("b", 40)])
+    assert store_module.chunk_from("id", SHARED, meta).doc_id == "a-new"
+    chunk = store_module.chunk_from("id", SHARED, meta, docs={"b"})  # "a-new" is still being written
+    assert (chunk.doc_id, chunk.start) == ("b", 40)
+
+
+def _owned(doc_id: str, start: int):
+    from assistant.models import Chunk
+
+    return Chunk(chunk_id="id", doc_id=doc_id, title=doc_id, source=f"{doc_id}.md", text=SHARED, start=start,
+                 end=start + len(SHARED), paragraph=1, index=0)
 
 
 def _corpus_with_copies(folder: Path, documents: int) -> None:
