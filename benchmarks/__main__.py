@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from .common import ROOT, git_revision, load_average, machine
+from .speed import BEFORE_REVISION
 
 RESULTS = ROOT / "benchmarks" / "results.json"
 RECORD_KEYS = ("id", "kind", "answerable", "refused", "outcome", "recall@1", "recall@5", "rr@5", "groundedness",
@@ -137,6 +138,8 @@ def main() -> None:
                              "largest size)")
     parser.add_argument("--serve-seconds", type=float, default=20.0, help="seconds per load level (default 20)")
     parser.add_argument("--cold-runs", type=int, default=5, help="cold asks per store (default 5)")
+    parser.add_argument("--before", default=BEFORE_REVISION, metavar="REV",
+                        help="the revision the start-up figures are compared with (default: %(default)s)")
     parser.add_argument("--json", type=Path, default=RESULTS, help="results file to merge into")
     parser.add_argument("--report-only", action="store_true", help="only regenerate the reports from the JSON")
     parser.add_argument("--no-report", action="store_true", help="only write the JSON")
@@ -173,7 +176,8 @@ def run_parts(args, results: dict) -> None:
         essay = next(c for c in builds.suite_corpora() if c.folder == ROOT / "knowledge")
         log("start-up before/after")
         essay_build = builds.build(essay, "ours", embeddings, log=log)
-        results["startup"] = results.get("startup", {}) | speed.before_after(essay_build, essay.folder)
+        results["startup"] = results.get("startup", {}) | speed.before_after(essay_build, essay.folder,
+                                                                             revision=args.before)
         results["startup"] |= {"started": time.strftime("%Y-%m-%d %H:%M"), "load_avg": load_average()}
         save(args.json, results)
     for size in sorted(args.sizes):
