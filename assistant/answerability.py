@@ -37,6 +37,7 @@ from .questions import (
     carries_subject,
     counted,
     counts_asked,
+    counts_other,
     dates,
     form_problem,
     inflects,
@@ -164,7 +165,7 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
             items = typed_items(sentence, prof.kind, question)
             tally = counted(sentence, question)
             about = share >= self.min_typed_coverage or bool(tally)
-            if items and about and not self.counts_other(prof, question, sentence, tally) and \
+            if items and about and not self.counts_elsewhere(prof, question, sentence, tally) and \
                     carries_subject(focused, sentence, _text(draft, cited, sentence)):
                 draft.checks.append(Check(check="answer_type", passed=True, terms=tuple(items[:5]),
                                           detail=f"asked for {prof.kind}; found {_join(items[:3])}"))
@@ -174,12 +175,12 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
             detail=f"asked for {prof.kind}; no quoted sentence about the subject holds one"))
 
     @staticmethod
-    def counts_other(prof: Profile, question: str, sentence: str, tally: list[str]) -> bool:
-        """For "How many X ...?" about a named subject, a sentence whose figures count something else ("several
+    def counts_elsewhere(prof: Profile, question: str, sentence: str, tally: list[str]) -> bool:
+        """For "How many X ...?" about a named subject, a sentence whose figures all count something else ("several
         thousand soldiers" for civilians) and which does not name the subject itself gives no count of X there."""
         if not prof.focus or tally or not counts_asked(question):
             return False
-        return not name_in(prof.focus, set(terms(sentence)))
+        return counts_other(sentence) and not name_in(prof.focus, set(terms(sentence)))
 
     def key_coverage(self, prof: Profile, sentence: str) -> tuple[float, list[str]]:
         """IDF-weighted share of the question's key terms the sentence carries, exactly or as a close word."""

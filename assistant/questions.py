@@ -74,6 +74,14 @@ SPEECH = frozenset(stem(w) for w in words(
     "attribute attributed note noted reply replied acknowledge acknowledged admit admitted complain complained allege "
     "alleged suggest suggested insist called described denounce denounced condemn condemned dismiss dismissed "
     "reason reasons explanation justification statement pretext excuse"))
+# Abstract nouns whose value a source states in other words ("the outcome", "the purpose"): not an attribute the
+# answer must name.
+_ABSTRACT = frozenset(terms(
+    "outcome outcomes purpose goal goals aim aims cause causes consequence consequences significance importance impact "
+    "impacts effect effects result results reason reasons response reaction position attitude stance view views "
+    "opinion situation status background context basis nature point idea argument problem problems issue issues "
+    "difference differences relationship relation relations link links connection meaning message plan plans "
+    "strategy policy approach role aftermath state story case lesson lessons alternative option options"))
 _WHY = re.compile(r"^\W*why\b", re.I)
 _HOW_MUCH_MONEY = re.compile(r"\bhow much (?:[a-z][\w-]* )?(?:money|funds|funding|cash|aid|financing|investment|"
                              r"credit|debt|compensation|assistance|revenue|spending|subsid(?:y|ies)|budget)\b", re.I)
@@ -204,6 +212,18 @@ def counted(sentence: str, question: str) -> list[str]:
     return found
 
 
+def counts_other(sentence: str) -> bool:
+    """Whether every figure in the sentence counts a thing it names ("several thousand soldiers", "half of the
+    country's output"); a figure standing alone ("a population of 9.4 million.") could count anything."""
+    found = False
+    for m in _QUANTITY.finditer(sentence):
+        after = [w for w in sentence[m.end():].split()[:3] if not _QUANTITY.fullmatch(w.strip(".,;:!?"))]
+        if not terms(" ".join(after)):
+            return False
+        found = True
+    return found
+
+
 def counts_asked(question: str) -> bool:
     """Whether the question asks "how many X" (a count of a thing it names)."""
     return bool(_HOW_MANY.search(question))
@@ -295,7 +315,8 @@ def attribute(question: str) -> str | None:
     name it; None for other forms and for nouns that only frame a question ("role", "reason", "share", "number")."""
     m = _ATTRIBUTE.search(question)
     word = m.group(1).lower() if m else None
-    if not word or word in STOPWORDS or stem(word) in FRAMING or any(p.search(f"what {word}") for _, p in _COMPILED):
+    framing = stem(word) in FRAMING | _ABSTRACT if word else True
+    if framing or word in STOPWORDS or any(p.search(f"what {word}") for _, p in _COMPILED):
         return None
     return word
 

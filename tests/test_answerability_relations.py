@@ -6,7 +6,7 @@ both ways: the question the sources do not answer is partial, the one they answe
 import pytest
 
 from assistant.chain import build_assistant
-from assistant.questions import attribute, counted, inflects, predicate, profile
+from assistant.questions import attribute, counted, counts_other, inflects, predicate, profile
 from assistant.settings import Settings
 from assistant.support import parse_markers
 
@@ -65,7 +65,8 @@ def _check(answer, name: str):
 @pytest.mark.parametrize(("question", "asked"), [
     ("What was the turnout in Kyrgyzstan's parliamentary election of 4 October 2020?", "turnout"),
     ("What is Belarus's population?", "population"),
-    ("What were the two immediate impacts of the Kremlin's approach?", "impacts"),
+    ("What was the GDP of Belarus in 2020?", "gdp"),
+    ("What were the two immediate impacts of the Kremlin's approach?", None),  # abstract: stated in other words
     ("What was the main reason for the strike?", None),  # "reason" only frames the question
     ("What was the share of the vote?", None),  # a quantity: the answer-type check owns it
     ("What did Putin offer Lukashenko?", None),
@@ -99,6 +100,13 @@ def test_a_sum_of_money_answers_how_much_money():
     sentence = "The Commission announced that 40 million euros would be redirected to the valley."
     assert counted(sentence, "How much European money went to the valley?") == ["40", "million"]
     assert counted("About 40 million people live there.", "How much European money went to the valley?") == []
+
+
+def test_a_figure_counts_the_thing_named_after_it():
+    assert counts_other("By most estimates several thousand soldiers were killed on each side.")
+    assert counts_other("The state sector produces around half of the country's output.")
+    assert not counts_other("The country has a population of 9.4 million.")
+    assert not counts_other("No figure stands here.")
 
 
 def test_a_marker_after_a_clause_ends_the_quoted_piece_even_before_lower_case():
