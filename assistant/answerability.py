@@ -10,11 +10,15 @@ is the only model used), that
      themselves, not only their passages, hold a word of the question or are close to it in meaning (check
      `relevance`: a model copying a stray fragment of an on-topic passage, such as an injected "PWNED", fails it),
   4. a question asking what its named subject did ("What was X charged with?") gets a sentence holding that verb
-     or a word close to it                                              (check `predicate`),
-  5. a question asking for a number, date, person, place or names gets a sentence holding one next to the
-     subject                                                            (check `answer_type`).
+     (irregular forms too: "held" for "hold"; any verb of saying for one) or a word close to it (check `predicate`),
+  5. what the question relates to its subject is in the quoted sentences: the attribute it asks for ("What was the
+     *turnout* ...?", check `attribute`), what X said for "How did X explain ...?" (check `reported_speech`), a
+     reason where "Why did X do V?" is answered with a sentence stating V (check `reason`),
+  6. a question asking for a number, date, person, place or names gets a sentence holding one next to the
+     subject; "how many X" not from figures that count something else in a sentence not naming the subject
+                                                                        (check `answer_type`).
 A name also counts under another name of the same country ("Baku" for Azerbaijan: assistant/aliases.py).
-A failure of 0, 1, 2 or `relevance` declines; a failure of 3, 4 or 5 when the subject is there gives a partial answer
+A failure of 0, 1, 2 or `relevance` declines; a failure of 3, 4, 5 or 6 when the subject is there gives a partial answer
 ("The sources mention X but do not say Y", with the passage quoted), which counts as declined. Every check is
 recorded.
 """
