@@ -10,11 +10,15 @@ is the only model used), that
      themselves, not only their passages, hold a word of the question or are close to it in meaning (check
      `relevance`: a model copying a stray fragment of an on-topic passage, such as an injected "PWNED", fails it),
   4. a question asking what its named subject did ("What was X charged with?") gets a sentence holding that verb
-     or a word close to it                                              (check `predicate`),
-  5. a question asking for a number, date, person, place or names gets a sentence holding one next to the
-     subject                                                            (check `answer_type`).
+     (irregular forms too: "held" for "hold"; any verb of saying for one) or a word close to it (check `predicate`),
+  5. what the question relates to its subject is in the quoted sentences: the attribute it asks for ("What was the
+     *turnout* ...?", check `attribute`), what X said for "How did X explain ...?" (check `reported_speech`), a
+     reason where "Why did X do V?" is answered with a sentence stating V (check `reason`),
+  6. a question asking for a number, date, person, place or names gets a sentence holding one next to the
+     subject; "how many X" not from figures that count something else in a sentence not naming the subject
+                                                                        (check `answer_type`).
 A name also counts under another name of the same country ("Baku" for Azerbaijan: assistant/aliases.py).
-A failure of 0, 1, 2 or `relevance` declines; a failure of 3, 4 or 5 when the subject is there gives a partial answer
+A failure of 0, 1, 2 or `relevance` declines; a failure of 3, 4, 5 or 6 when the subject is there gives a partial answer
 ("The sources mention X but do not say Y", with the passage quoted), which counts as declined. Every check is
 recorded.
 """
@@ -36,11 +40,15 @@ from .questions import (
     Profile,
     carries_subject,
     counted,
+    counts_asked,
+    counts_other,
     dates,
     form_problem,
     inflects,
     name_in,
     profile,
+    reasons,
+    speech,
     term_in,
     typed_items,
 )
@@ -117,8 +125,29 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
             return self.partial(draft, prof, chosen, Check(
                 check="predicate", passed=False, terms=(prof.predicate,),
                 detail=f"no quoted sentence holds the asked verb “{prof.predicate}” or a word close to it"))
+        failed = self.asked_relation(prof, [s for s, _ in chosen])
+        if failed:
+            return self.partial(draft, prof, chosen, failed)
         setting = [f"{s} {dates(_text(draft, cited, s))}" for s, cited in chosen]
         return self.check_type(draft, prof, chosen, [self.key_coverage(prof, s) for s in setting])
+
+    def asked_relation(self, prof: Profile, sentences: list[str]) -> Check | None:
+        """The failed check, if any, of what the question relates to its subject: the attribute it asks for
+        ("What was the *turnout* ...?") named in a quoted sentence; for "How did X explain ...?" a quoted sentence
+        naming X and reporting what was said; for "Why did X do V?" a reason wherever a quoted sentence states V."""
+        vocabulary = set(terms(" ".join(sentences)))
+        if prof.attribute and not term_in(stem(prof.attribute), vocabulary):
+            return Check(check="attribute", passed=False, terms=(prof.attribute,), detail=(
+                f"the question asks for the “{prof.attribute}”; no quoted sentence names it or a word of its family"))
+        if prof.explainer and not any(speech(s) and name_in(prof.explainer, set(terms(s))) for s in sentences):
+            return Check(check="reported_speech", passed=False, terms=(prof.explainer,), detail=(
+                f"the question asks how {prof.explainer} explained something; no quoted sentence naming "
+                f"{prof.explainer} reports what was said"))
+        stating = [s for s in sentences if prof.why and prof.predicate and self.holds(prof.predicate, [s])]
+        if stating and not any(reasons(s) for s in sentences):
+            return Check(check="reason", passed=False, terms=(prof.predicate,), detail=(
+                f"the question asks why; the quoted sentences state “{prof.predicate}” but give no reason for it"))
+        return None
 
     def says_anything(self, prof: Profile, sentences: list[str]) -> bool:
         """Whether the sentences themselves (not their passages) hold one of the question's names or key terms, as
@@ -138,14 +167,24 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
         focused = replace(prof, subjects=(prof.focus,)) if prof.focus else prof
         for (sentence, cited), (share, _) in zip(chosen, coverage, strict=True):
             items = typed_items(sentence, prof.kind, question)
-            about = share >= self.min_typed_coverage or bool(counted(sentence, question))
-            if items and about and carries_subject(focused, sentence, _text(draft, cited, sentence)):
+            tally = counted(sentence, question)
+            about = share >= self.min_typed_coverage or bool(tally)
+            if items and about and not self.counts_elsewhere(prof, question, sentence, tally) and \
+                    carries_subject(focused, sentence, _text(draft, cited, sentence)):
                 draft.checks.append(Check(check="answer_type", passed=True, terms=tuple(items[:5]),
                                           detail=f"asked for {prof.kind}; found {_join(items[:3])}"))
                 return draft
         return self.partial(draft, prof, chosen, Check(
             check="answer_type", passed=False, terms=(prof.kind,),
             detail=f"asked for {prof.kind}; no quoted sentence about the subject holds one"))
+
+    @staticmethod
+    def counts_elsewhere(prof: Profile, question: str, sentence: str, tally: list[str]) -> bool:
+        """For "How many X ...?" about a named subject, a sentence whose figures all count something else ("several
+        thousand soldiers" for civilians) and which does not name the subject itself gives no count of X there."""
+        if not prof.focus or tally or not counts_asked(question):
+            return False
+        return counts_other(sentence) and not name_in(prof.focus, set(terms(sentence)))
 
     def key_coverage(self, prof: Profile, sentence: str) -> tuple[float, list[str]]:
         """IDF-weighted share of the question's key terms the sentence carries, exactly or as a close word."""
@@ -159,11 +198,14 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
         return 1.0 - sum(weights[t] for t in absent) / total, [prof.key_words[t] for t in absent]
 
     def holds(self, word: str, sentences: list[str]) -> bool:
-        """Whether the sentences hold the word, as itself, a word of its family or a word whose embedding cosine
-        with it is at least predicate_match."""
+        """Whether the sentences hold the word, as itself, a word of its family (irregular forms included), another
+        verb of saying when it is one, or a word whose embedding cosine with it is at least predicate_match."""
         text = " ".join(sentences)
-        if term_in(stem(word), set(terms(text))) or any(inflects(word, w) for w in words(text)):
+        vocabulary = set(terms(text))
+        if term_in(stem(word), vocabulary) or any(inflects(word, w) for w in words(text)):
             return True
+        if speech(word) and speech(text):
+            return True  # verbs of saying report alike: "asserted" answers "What did X claim?"
         content = [w for w in dict.fromkeys(words(text)) if w not in STOPWORDS and len(w) > 2]
         if not content:
             return False

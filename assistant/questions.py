@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from .aliases import expansions, forms
 from .text import STOPWORDS, entities, same_stem, stem, terms, words
+from .verbforms import irregular_forms, participles
 
 # A name is a subject of the question when it is at least this specific (IDF) relative to the most specific one;
 # names found nearly everywhere in the corpus ("Russia" in an essay on Russia) only set the scene.
@@ -56,7 +57,34 @@ _COMPILED = [(name, re.compile(pattern, re.I)) for name, pattern in _PATTERNS]
 _HOW_MANY = re.compile(r"\bhow many (?:more |fewer )?([a-z][\w-]*)", re.I)
 _PREDICATE = re.compile(r"\b(?:[Ww]ho|[Ww]hat|[Ww]hen|[Ww]here|[Ww]hich|[Ww]hy|[Hh]ow|[Ww]hom)\b[^?]*?\b"
                         r"(?:(?:did|does|do)\s+(?:[A-Z][\w-]*\s+)+(?:[a-z]+ly\s+)?([a-z][\w-]*(?:ss|[^s\W]))|(?:was|were|is|are|has|have|"
-                        r"had)\s+(?:[A-Z][\w-]*\s+)+(?:[a-z]+ly\s+)?([a-z][\w-]*(?:ed|en|wn)))\b")
+                        r"had)\s+(?:[A-Z][\w-]*\s+)+(?:[a-z]+ly\s+)?([a-z][\w-]*(?:ed|en|wn)|"
+                        rf"{'|'.join(sorted(participles(), key=len, reverse=True))}))\b")
+# "What was the turnout in ...?", "What is Belarus's population?": the asked attribute is the noun after the article
+# or possessive (up to two modifiers before it), followed by a preposition, a comma or the end of the question.
+_ATTRIBUTE = re.compile(r"^\W*what (?:is|was|were|are|will be|has been|had been) (?:the|its|their|his|her|"
+                        r"[A-Z][\w-]*(?:'s|’s|')) (?:[a-z][\w-]* ){0,2}?([a-z][\w-]*)(?:\s+(?:of|in|for|at|on|to|among|"
+                        r"between|during|behind|by)\b|\s*[?,.]|\s*$)", re.I)
+_EXPLAIN = re.compile(r"\b[Hh]ow (?:did|does|do|has|have|had|would|could|will)\s+(?:the\s+)?((?:[A-Z][\w-]*\s+)+)"
+                      r"(?:explain|justify|account for|defend|describe|characteri[sz]e|rationali[sz]e)\b")
+# Verbs that report what someone said or thought: an answer to "How did X explain ...?" quotes one of them.
+SPEECH = frozenset(stem(w) for w in words(
+    "say says said tell told explain explained argue argued claim claimed state stated announce announced insist "
+    "insisted deny denied blame blamed accuse accused call called describe described justify justified cite cited "
+    "point pointed warn warned assert asserted maintain maintained contend contended declare declared according "
+    "attribute attributed note noted reply replied acknowledge acknowledged admit admitted complain complained allege "
+    "alleged suggest suggested insist called described denounce denounced condemn condemned dismiss dismissed "
+    "reason reasons explanation justification statement pretext excuse"))
+# Abstract nouns whose value a source states in other words ("the outcome", "the purpose"): not an attribute the
+# answer must name.
+_ABSTRACT = frozenset(terms(
+    "outcome outcomes purpose goal goals aim aims cause causes consequence consequences significance importance impact "
+    "impacts effect effects result results reason reasons response reaction position attitude stance view views "
+    "opinion situation status background context basis nature point idea argument problem problems issue issues "
+    "difference differences relationship relation relations link links connection meaning message plan plans "
+    "strategy policy approach role aftermath state story case lesson lessons alternative option options"))
+_WHY = re.compile(r"^\W*why\b", re.I)
+_HOW_MUCH_MONEY = re.compile(r"\bhow much (?:[a-z][\w-]* )?(?:money|funds|funding|cash|aid|financing|investment|"
+                             r"credit|debt|compensation|assistance|revenue|spending|subsid(?:y|ies)|budget)\b", re.I)
 _LIST_GAP = re.compile(r"\s*(?:,\s*(?:and\s+|or\s+)?|\s(?:and|or|as well as)\s+)(?:[a-z][\w-]*\s+){0,3}")
 
 _NUMBER_WORDS = (
@@ -125,8 +153,7 @@ TYPE_LABELS = {
 def expected_type(question: str) -> str | None:
     """The answer type a question asks for, or None for open questions (why, how, what did...) and for compound
     ones ("Who signed it, and how long ...?"), whose parts may want different things."""
-    joint = _COMPOUND.search(question)
-    if joint and _WH.search(question[:joint.start()]):
+    if is_compound(question):
         return None
     for name, pattern in _COMPILED:
         if pattern.search(question):
@@ -169,22 +196,60 @@ def listed(sentence: str, names: list[str]) -> list[str]:
 
 def counted(sentence: str, question: str) -> list[str]:
     """For "how many X ...?", the figures in the sentence that count X itself ("nine million people" for "How many
-    people live in Belarus?"): a quantity followed, within three words, by X or a word of its family."""
+    people live in Belarus?"): a quantity followed, within three words, by X or a word of its family; for "how much
+    money/aid/funding ...?", a quantity followed by a currency ("53 million euros") or after a currency sign."""
     asked = _HOW_MANY.search(question)
-    if not asked:
+    money = _HOW_MUCH_MONEY.search(question)
+    if not asked and not money:
         return []
-    noun = stem(asked.group(1).lower())
+    noun = stem(asked.group(1).lower()) if asked else ""
     found = []
     for m in _QUANTITY.finditer(sentence):
-        following = terms(" ".join(sentence[m.end():].split()[:3]))
-        if any(t == noun or same_stem(t, noun) for t in following):
+        after = " ".join(sentence[m.end():].split()[:3])
+        sum_of_money = money and (_PRICE.search(after) or _PRICE.search(sentence[max(0, m.start() - 2):m.start()]))
+        if sum_of_money or (asked and any(t == noun or same_stem(t, noun) for t in terms(after))):
             found.append(m.group(0))
     return found
 
 
+def counts_other(sentence: str) -> bool:
+    """Whether every figure in the sentence counts a thing it names ("several thousand soldiers", "half of the
+    country's output"); a figure standing alone ("a population of 9.4 million.") could count anything."""
+    found = False
+    for m in _QUANTITY.finditer(sentence):
+        after = [w for w in sentence[m.end():].split()[:3] if not _QUANTITY.fullmatch(w.strip(".,;:!?"))]
+        if not terms(" ".join(after)):
+            return False
+        found = True
+    return found
+
+
+def counts_asked(question: str) -> bool:
+    """Whether the question asks "how many X" (a count of a thing it names)."""
+    return bool(_HOW_MANY.search(question))
+
+
+def speech(text: str) -> set[str]:
+    """The words of a text that report what someone said or thought ("said", "argued", "according"), stemmed."""
+    return {stem(w) for w in words(text)} & SPEECH
+
+
+def reasons(sentence: str) -> list[str]:
+    """The words of a sentence that give a reason or purpose ("because", "in order to", "in response to")."""
+    return [m.group(0) for m in _REASON.finditer(sentence)]
+
+
 def inflects(verb: str, word: str) -> bool:
     """Whether the word is an inflection of the verb: "logged" of "log", "stopping" of "stop", "making" of "make",
-    "supplies" of "supply" (the light stemmer leaves "logg" and "log" apart)."""
+    "supplies" of "supply" (the light stemmer leaves "logg" and "log" apart), "held" of "hold" and "holds" of
+    "held" (irregular verbs)."""
+    if word in irregular_forms(verb):
+        return True
+    return any(_regular(base, word) for base in {verb} | irregular_forms(verb))
+
+
+def _regular(verb: str, word: str) -> bool:
+    """Whether the word is the verb with a regular ending (-s, -es, -d, -ed, -ing, a doubled consonant, y -> i)."""
     bases = {verb, verb + verb[-1:], verb.removesuffix("e"), verb[:-1] + "i" if verb.endswith("y") else verb}
     return word == verb or any(word == b + ending for b in bases for ending in ("s", "es", "d", "ed", "ing"))
 
@@ -228,6 +293,9 @@ class Profile:
     kind: str | None
     subjects: tuple[str, ...] = ()
     predicate: str | None = None
+    attribute: str | None = None
+    explainer: str | None = None
+    why: bool = False
 
 
 def predicate(question: str) -> str | None:
@@ -242,6 +310,30 @@ def predicate(question: str) -> str | None:
     return word
 
 
+def attribute(question: str) -> str | None:
+    """The attribute a "What was the N of X?" question asks for ("turnout", "population", "capital"): the answer must
+    name it; None for other forms and for nouns that only frame a question ("role", "reason", "share", "number")."""
+    m = _ATTRIBUTE.search(question)
+    word = m.group(1).lower() if m else None
+    framing = stem(word) in FRAMING | _ABSTRACT if word else True
+    if framing or word in STOPWORDS or any(p.search(f"what {word}") for _, p in _COMPILED):
+        return None
+    return word
+
+
+def explainer(question: str) -> str | None:
+    """Who a "How did X explain/justify ...?" question asks for an explanation from ("Azerbaijan"); None for other
+    questions."""
+    m = _EXPLAIN.search(question)
+    return m.group(1).strip() if m else None
+
+
+def is_compound(question: str) -> bool:
+    """Whether the question asks two things ("Who signed it, and how long ...?")."""
+    joint = _COMPOUND.search(question)
+    return bool(joint and _WH.search(question[:joint.start()]))
+
+
 def profile(question: str, idf: Callable[[str], float]) -> Profile:
     """Analyse a standalone question; the focus is its most specific name (the rarest in the corpus)."""
     names = [n for n in dict.fromkeys(entities(question)) if not set(terms(n)) <= _CALENDAR]
@@ -254,8 +346,10 @@ def profile(question: str, idf: Callable[[str], float]) -> Profile:
     weight = {n: max((idf(t) for t in terms(n)), default=0.0) for n in names}
     focus = max(names, key=weight.__getitem__) if names else None
     subjects = tuple(n for n in names if focus and weight[n] >= SUBJECT_SHARE * weight[focus])
+    single = not is_compound(question)
     return Profile(names=names, key_words=key_words, focus=focus, kind=expected_type(question), subjects=subjects,
-                   predicate=predicate(question))
+                   predicate=predicate(question), attribute=attribute(question) if single else None,
+                   explainer=explainer(question) if single else None, why=single and bool(_WHY.search(question)))
 
 
 def term_in(term: str, vocabulary: set[str]) -> bool:

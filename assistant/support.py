@@ -15,13 +15,14 @@ from .text import collapse, numbers, sentence_spans, terms
 
 SUPPORT_RECALL = 0.7
 _MARKER = re.compile(r"\s*(?:\[\d+(?:\s*[,;]\s*\d+)*\]|【\d+】)")
+_CLAUSE_END = ".!?;:…\"”’)"
 _MARKERS = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]|【(\d+)】|\[\^(\d+)\]")
 
 
 def parse_markers(text: str) -> list[tuple[str, list[int]]]:
     """Split an answer into sentences, each with the passage numbers its markers name, in order."""
     blanked = _MARKERS.sub(lambda m: " " * len(m.group(0)), text)
-    spans = sentence_spans(blanked)
+    spans = [piece for span in sentence_spans(blanked) for piece in _after_markers(text, blanked, *span)]
     markers = [(m.start(), [int(n) for n in re.findall(r"\d+", m.group(0))]) for m in _MARKERS.finditer(text)]
     out = []
     for i, (start, end) in enumerate(spans):
@@ -30,6 +31,19 @@ def parse_markers(text: str) -> list[tuple[str, list[int]]]:
         sentence = re.sub(r"\s+([.,;:!?])", r"\1", collapse(blanked[start:end]))
         out.append((sentence, list(dict.fromkeys(cited))))
     return [(s, c) for s, c in out if s]
+
+
+def _after_markers(text: str, blanked: str, start: int, end: int) -> list[tuple[int, int]]:
+    """A span cut after each marker that follows the end of a clause (". [1]", "; [2]"): what comes next is another
+    quoted piece even when it starts in lower case, as a list item does ("workers at the plant;")."""
+    pieces, cursor = [], start
+    for m in _MARKERS.finditer(text, start, end):
+        before, after = blanked[cursor:m.start()].rstrip(), blanked[m.end():end]
+        if before[-1:] in _CLAUSE_END and after.strip():
+            pieces.append((cursor, len(before) + cursor))
+            cursor = m.end() + len(after) - len(after.lstrip())
+    pieces.append((cursor, end))
+    return [(s, e) for s, e in pieces if blanked[s:e].strip()]
 
 
 def strip_markers(sentence: str) -> str:
