@@ -11,6 +11,7 @@ import re
 import sqlite3
 import sys
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -105,11 +106,23 @@ class ManifestDB:
         """Tables on first use; WAL so readers never wait for a writer."""
         if self._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
             return
-        self._db.execute("PRAGMA journal_mode = WAL")
+        self._wal()
         with self.transaction() as db:
             for statement in filter(str.strip, _SCHEMA.split(";")):
                 db.execute(statement)
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _wal(self, *, tries: int = 100) -> None:
+        """Switch a new file to WAL. The switch needs the file to itself and SQLite does not wait for that (no busy
+        handler), so two processes opening a fresh data dir at once retry instead of failing "database is locked"."""
+        for attempt in range(tries):
+            try:
+                self._db.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == tries - 1:
+                    raise
+                time.sleep(0.05)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
