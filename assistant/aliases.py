@@ -52,6 +52,12 @@ def forms(name: str) -> tuple[str, ...]:
     return (name, *(f for f in others if f.lower() != name.lower()))
 
 
+def is_country(name: str) -> bool:
+    """Whether the name denotes a country, by any of its forms ("Moscow", "Russian", "Kyrgyzstan"): a place, never
+    the person a who-question asks for."""
+    return (name if name.isupper() else name.lower()) in _country_forms()
+
+
 def initials(words: list[str]) -> str:
     """The acronym of a run of capitalised words ("Collective Security Treaty Organization" -> "CSTO")."""
     return "".join(w[0] for w in words if w[:1].isupper())

@@ -45,10 +45,13 @@ from .questions import (
     dates,
     form_problem,
     inflects,
+    listed,
     name_in,
+    new_names,
     profile,
     reasons,
     speech,
+    speech_verb,
     term_in,
     typed_items,
 )
@@ -170,7 +173,7 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
             tally = counted(sentence, question)
             about = share >= self.min_typed_coverage or bool(tally)
             if items and about and not self.counts_elsewhere(prof, question, sentence, tally) and \
-                    carries_subject(focused, sentence, _text(draft, cited, sentence)):
+                    carries_subject(focused, sentence, _text(draft, cited, sentence, surveys=False)):
                 draft.checks.append(Check(check="answer_type", passed=True, terms=tuple(items[:5]),
                                           detail=f"asked for {prof.kind}; found {_join(items[:3])}"))
                 return draft
@@ -204,7 +207,7 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
         vocabulary = set(terms(text))
         if term_in(stem(word), vocabulary) or any(inflects(word, w) for w in words(text)):
             return True
-        if speech(word) and speech(text):
+        if speech_verb(word) and speech(text):
             return True  # verbs of saying report alike: "asserted" answers "What did X claim?"
         content = [w for w in dict.fromkeys(words(text)) if w not in STOPWORDS and len(w) > 2]
         if not content:
@@ -234,13 +237,24 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
         if not subject:
             return _decline(draft, Check(check="subject", passed=False, detail="the quoted sentences carry none of "
                                          "the question's key terms"))
-        wanted = TYPE_LABELS[prof.kind] if check.check == "answer_type" else \
-            f"anything about {_quoted(list(check.terms))}"
-        mention = next((c for c in chosen if carries_subject(prof, c[0], _text(draft, c[1], c[0]))), chosen[0])
+        wanted = _wanted(prof, check)
+        mention = next((c for c in chosen if carries_subject(prof, c[0])), None) or \
+            next((c for c in chosen if carries_subject(prof, c[0], _text(draft, c[1], c[0]))), chosen[0])
         markers = "".join(f" [{n}]" for n in mention[1])
         draft.text = f"The sources mention {subject} but do not say {wanted}. {mention[0]}{markers}"
         draft.refused, draft.partial, draft.decision = True, True, "partial"
         return draft
+
+
+def _wanted(prof: Profile, check: Check) -> str:
+    """What a partial answer says the sources leave out, in the words of the check that found it missing."""
+    if check.check == "answer_type":
+        return TYPE_LABELS[prof.kind]
+    if check.check == "reported_speech":
+        return f"how {_join(list(check.terms))} explained it"
+    if check.check == "reason":
+        return "why"
+    return f"anything about {_quoted(list(check.terms))}"
 
 
 def _decline(draft: Draft, check: Check) -> Draft:
@@ -261,8 +275,16 @@ def _quoted(items: list[str]) -> str:
     return _join([f"“{w}”" for w in items])
 
 
-def _text(draft: Draft, cited: list[int], sentence: str) -> str:
+def _text(draft: Draft, cited: list[int], sentence: str, *, surveys: bool = True) -> str:
     """What a sentence is about, from the passages it cites: each one's title (what all of the document is about)
-    and the paragraph the sentence stands in (a passage can hold other paragraphs on other things)."""
+    and the paragraph the sentence stands in (a passage can hold other paragraphs on other things). With
+    `surveys=False` a title listing three or more names is left out: "Crises in Belarus, Nagorno-Karabakh and
+    Kyrgyzstan" puts none of them next to a figure or name in the text, so it cannot place a typed answer."""
     chunks = [draft.passages[n - 1].chunk for n in cited if 1 <= n <= len(draft.passages)]
-    return "\n".join(f"{c.title}\n{surroundings(c.text, sentence)}" for c in chunks)
+    return "\n".join(f"{c.title if surveys or not _survey(c.title) else ''}\n{surroundings(c.text, sentence)}"
+                      for c in chunks)
+
+
+def _survey(title: str) -> bool:
+    """Whether a title lists three or more names (a survey of several subjects, not one)."""
+    return len(listed(title, new_names(title, ""))) >= 3

@@ -18,6 +18,7 @@ class LexicalIndex:
         self._bm25 = bm25
         self.ids = ids
         self._vocabulary: list[str] | None = None
+        self._parts: frozenset[str] | None = None
 
     @classmethod
     def build(cls, ids: list[str], texts: list[str]) -> LexicalIndex:
@@ -63,14 +64,16 @@ class LexicalIndex:
         return self._bm25 is not None and term in self._bm25.vocab_dict
 
     def contains(self, term: str) -> bool:
-        """Whether any stored chunk contains the term, or a word of the same stem ("Asian" for "Asia")."""
+        """Whether any stored chunk contains the term, a word of the same stem ("Asian" for "Asia") or a hyphenated
+        word of which it is a part ("Nagorno-Karabakh" for "Karabakh")."""
         if self._bm25 is None or self.has_term(term):
             return self._bm25 is not None
         if self._vocabulary is None:
             self._vocabulary = sorted(str(word) for word in self._bm25.vocab_dict)
+            self._parts = frozenset(part for word in self._vocabulary if "-" in word for part in word.split("-"))
         low = bisect.bisect_left(self._vocabulary, term[:4])
         high = bisect.bisect_left(self._vocabulary, term[:4] + "\uffff")
-        return any(same_stem(term, word) for word in self._vocabulary[low:high])
+        return term in self._parts or any(same_stem(term, word) for word in self._vocabulary[low:high])
 
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
         """Top-k (chunk id, BM25 score), best first (ties by id); chunks sharing no term are left out."""

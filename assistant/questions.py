@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .aliases import expansions, forms
+from .aliases import expansions, forms, is_country
 from .text import STOPWORDS, entities, same_stem, stem, terms, words
 from .verbforms import irregular_forms, participles
 
@@ -66,14 +66,18 @@ _ATTRIBUTE = re.compile(r"^\W*what (?:is|was|were|are|will be|has been|had been)
                         r"between|during|behind|by)\b|\s*[?,.]|\s*$)", re.I)
 _EXPLAIN = re.compile(r"\b[Hh]ow (?:did|does|do|has|have|had|would|could|will)\s+(?:the\s+)?((?:[A-Z][\w-]*\s+)+)"
                       r"(?:explain|justify|account for|defend|describe|characteri[sz]e|rationali[sz]e)\b")
-# Verbs that report what someone said or thought: an answer to "How did X explain ...?" quotes one of them.
+# Verbs that report what someone said or thought. A question's verb is one of them in any form ("What did X
+# *claim*?"); a sentence reports speech only through forms that are not also common nouns ("said", "claimed",
+# "according to", not "claim", "state", "point" or "note", which "territorial claims" or "the state" would match).
 SPEECH = frozenset(stem(w) for w in words(
-    "say says said tell told explain explained argue argued claim claimed state stated announce announced insist "
-    "insisted deny denied blame blamed accuse accused call called describe described justify justified cite cited "
-    "point pointed warn warned assert asserted maintain maintained contend contended declare declared according "
-    "attribute attributed note noted reply replied acknowledge acknowledged admit admitted complain complained allege "
-    "alleged suggest suggested insist called described denounce denounced condemn condemned dismiss dismissed "
-    "reason reasons explanation justification statement pretext excuse"))
+    "say tell explain argue claim state announce insist deny blame accuse call describe justify cite point warn assert "
+    "maintain contend declare attribute note reply acknowledge admit complain allege suggest denounce condemn "
+    "dismiss"))
+REPORTING = frozenset(words(
+    "said says told tells explained explains argued argues claimed stated announced insisted insists denied "
+    "denies blamed accused described justified cited warned warns asserted asserts contended declared noted replied "
+    "acknowledged admitted complained alleged suggested denounced condemned according explanation explanations "
+    "justification pretext statement statements"))
 # Abstract nouns whose value a source states in other words ("the outcome", "the purpose"): not an attribute the
 # answer must name.
 _ABSTRACT = frozenset(terms(
@@ -99,6 +103,7 @@ _DATE = re.compile(rf"\b(?:1[5-9]\d\d|20\d\d)s?\b|\b(?:{_MONTHS})\b", re.I)
 _TIME = re.compile(r"\b(?:after|before|during|until|since|following|when|ago|later|earlier|then|once|while|"
                    r"weeks?|months?|years?|days?|decades?|spring|summer|autumn|winter|today|now)\b", re.I)
 _REASON = re.compile(r"\b(?:because|since|due to|owing to|as a result|result of|in order to|so that|so as to|therefore|"
+                     r"(?:way|means|effort|attempt|bid|plan|strategy|policy|goal|purpose|aim|intention) to|"
                      r"thus|hence|led to|leading to|caused|causing|reasons?|aim(?:ed)?|intended|meant to|in response|"
                      r"response to|after|amid|fear(?:ed|ing)?|wanted|sought|to avoid|to prevent|to protect|to ensure|"
                      r"to keep|to stop|citing|cited|accus(?:ed|ing)|claim(?:ed|ing)|argu(?:ed|ing)|explain(?:ed|ing)|"
@@ -109,6 +114,11 @@ _PRICE = re.compile(r"[$€£¥₽]|\b(?:dollars?|euros?|rubles?|roubles?|pounds
 _PERSON_ROLES = re.compile(r"\b(?:president|prime minister|minister|leader|leaders|chancellor|king|queen|general|"
                            r"officials?|opposition|government|mediators?|diplomats?|candidates?|protesters?|"
                            r"kremlin|elites?|politicians?|premier|mayor|ambassador|spokes(?:man|woman|person))\b", re.I)
+# "Who became president ...?", "Who is the new prime minister?", "Which minister ...?": the role asked about.
+_HOLDER = re.compile(r"^\W*(?:who (?:became|becomes|become|is|was|were|are|will be|would be|has become|had become|"
+                     r"served as|was (?:elected|appointed|named|sworn in as))(?: as)? (?:the |a |an )?(?:(?:new|next|"
+                     r"first|current|former|acting|interim|last|then|country's|region's) )*|(?:which|what) )"
+                     r"(prime minister|[a-z]+)\b", re.I)
 
 # Code and markup in a question: tags, operators, statement ends and calls glued to words (`x;--`, `alert(1)`, `1=1`).
 _CODE = re.compile(r"[<>{}=$`|\\]|;.|['\")\]];|\w\(.*\)|--")
@@ -176,11 +186,20 @@ def typed_items(sentence: str, kind: str, question: str) -> list[str]:
     if kind == "time":
         return [m.group(0) for m in _DATE.finditer(sentence)] + [m.group(0) for m in _TIME.finditer(sentence)]
     names = new_names(sentence, question)
+    if kind == "person" and asks_holder(question):  # "Who became president?": a person's name, not a role or a
+        return [n for n in names if not is_country(n)]  # country ("Moscow decided" answers "who decided" only)
     if kind == "person":
         return names + [m.group(0) for m in _PERSON_ROLES.finditer(sentence)]
     if kind == "names" and _PLURAL.search(question):
         return listed(sentence, names)  # "which countries ... name them" wants a list of at least two names
     return names
+
+
+def asks_holder(question: str) -> bool:
+    """Whether a who-question asks who holds a role it names ("Who became president?", "Which minister ...?"): only
+    a person's name answers it, not another role word ("the government") or a country."""
+    found = _HOLDER.search(question)
+    return bool(found and _PERSON_ROLES.fullmatch(found.group(1)))
 
 
 def listed(sentence: str, names: list[str]) -> list[str]:
@@ -230,8 +249,13 @@ def counts_asked(question: str) -> bool:
 
 
 def speech(text: str) -> set[str]:
-    """The words of a text that report what someone said or thought ("said", "argued", "according"), stemmed."""
-    return {stem(w) for w in words(text)} & SPEECH
+    """The words of a text that report what someone said or thought ("said", "argued", "according")."""
+    return set(words(text)) & REPORTING
+
+
+def speech_verb(word: str) -> bool:
+    """Whether a question's verb reports speech, in any of its forms ("claim", "explained")."""
+    return stem(word) in SPEECH or word in REPORTING
 
 
 def reasons(sentence: str) -> list[str]:
@@ -353,9 +377,10 @@ def profile(question: str, idf: Callable[[str], float]) -> Profile:
 
 
 def term_in(term: str, vocabulary: set[str]) -> bool:
-    """Exact term match, a shared stem of 5+ letters ("Belarus" ~ "Belarusian", "Kyrgyz" ~ "Kyrgyzstan"), or a
-    4-letter name and its demonym ("Asia" ~ "Asian", "Iran" ~ "Iranian")."""
-    return term in vocabulary or any(same_stem(term, v) for v in vocabulary)
+    """Exact term match, a shared stem of 5+ letters ("Belarus" ~ "Belarusian", "Kyrgyz" ~ "Kyrgyzstan"), a
+    4-letter name and its demonym ("Asia" ~ "Asian", "Iran" ~ "Iranian"), or a part of a hyphenated word
+    ("Karabakh" in "Nagorno-Karabakh")."""
+    return term in vocabulary or any(same_stem(term, v) or ("-" in v and term in v.split("-")) for v in vocabulary)
 
 
 def name_in(name: str, vocabulary: set[str]) -> bool:
