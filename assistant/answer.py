@@ -109,7 +109,8 @@ class ExtractiveAnswerer(RunnableSerializable[dict, Draft]):
         query = input.get("search_query") or question
         candidates = candidate_sentences(passages)
         prof = profile(query, self.idf)
-        scores, coverage = self.score(query, candidates)
+        on_subject = [carries_subject(prof, c.text, _context(passages[c.passage - 1], c.text)) for c in candidates]
+        scores, coverage = self.score(query, candidates, only=on_subject if any(on_subject) else None)
         evidence = float(scores.max()) if len(candidates) else 0.0
         scores = self.prefer_typed(scores, candidates, prof, query)
         draft = Draft(question=question, text=load_prompt("refusal"), refused=True, passages=passages,
@@ -118,19 +119,22 @@ class ExtractiveAnswerer(RunnableSerializable[dict, Draft]):
         draft.checks.append(Check(check="evidence", passed=passed, detail=f"best sentence scores {evidence:.2f}; "
                                   f"the threshold is {self.min_evidence:.2f}"))
         if passed:
-            on_subject = [carries_subject(prof, c.text, _context(passages[c.passage - 1], c.text))
-                          for c in candidates]
             chosen = self.select(candidates, scores, coverage, on_subject)
             draft.text = compose(self.cover_subjects(prof, chosen, candidates, scores, passages))
             draft.refused, draft.decision = False, "answered"
         return draft
 
-    def score(self, query: str, candidates: list[Candidate]) -> tuple[np.ndarray, list[set[str]]]:
-        """Per sentence: weighted mix of cosine similarity and IDF-weighted query-term coverage."""
+    def score(self, query: str, candidates: list[Candidate], *,
+              only: list[bool] | None = None) -> tuple[np.ndarray, list[set[str]]]:
+        """Per sentence: weighted mix of cosine similarity and IDF-weighted query-term coverage. With `only`, the
+        sentences it leaves out (those not about the question's subject, which are never quoted when some are)
+        score -inf without being embedded: the model is most of a question's time."""
         if not candidates:
             return np.zeros(0), []
-        vectors = self.embeddings.encode_cached([query] + [c.text for c in candidates])
-        semantic = vectors[1:] @ vectors[0]
+        keep = [i for i in range(len(candidates)) if only is None or only[i]]
+        vectors = self.embeddings.encode_cached([query] + [candidates[i].text for i in keep])
+        semantic = np.full(len(candidates), -np.inf)
+        semantic[keep] = vectors[1:] @ vectors[0]
         q_terms = set(terms(query))
         weights = {t: self.idf(t) for t in q_terms}
         total = sum(weights.values()) or 1.0
