@@ -25,6 +25,7 @@ recorded.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -128,11 +129,28 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
             return self.partial(draft, prof, chosen, Check(
                 check="predicate", passed=False, terms=(prof.predicate,),
                 detail=f"no quoted sentence holds the asked verb “{prof.predicate}” or a word close to it"))
-        failed = self.asked_relation(prof, [s for s, _ in chosen])
+        failed = self.asked_relation(prof, [s for s, _ in chosen]) or self.asked_time(draft, chosen)
         if failed:
             return self.partial(draft, prof, chosen, failed)
         setting = [f"{s} {dates(_text(draft, cited, s))}" for s, cited in chosen]
         return self.check_type(draft, prof, chosen, [self.key_coverage(prof, s) for s in setting])
+
+    @staticmethod
+    def asked_time(draft: Draft, chosen: list) -> Check | None:
+        """For a question naming a year ("What happened in Kyrgyzstan in October 2020?"), a failed check when no
+        quoted sentence is set then: one naming the year, or naming no year in a paragraph (or a document title
+        that is not a survey of several subjects) that names it. A sentence about April 2021 is about another
+        time, however close its words."""
+        asked = set(_YEAR.findall(draft.search_query or draft.question))
+        if not asked:
+            return None
+        for sentence, cited in chosen:
+            own = set(_YEAR.findall(sentence))
+            if own & asked or (not own and asked & set(_YEAR.findall(_text(draft, cited, sentence, surveys=False)))):
+                return None
+        years = " ".join(sorted(asked))
+        return Check(check="time", passed=False, terms=tuple(sorted(asked)),
+                     detail=f"the question asks about {years}; no quoted sentence is set then")
 
     def asked_relation(self, prof: Profile, sentences: list[str]) -> Check | None:
         """The failed check, if any, of what the question relates to its subject: the attribute it asks for
@@ -246,8 +264,13 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
         return draft
 
 
+_YEAR = re.compile(r"\b(?:1[6-9]|20)\d\d\b")
+
+
 def _wanted(prof: Profile, check: Check) -> str:
     """What a partial answer says the sources leave out, in the words of the check that found it missing."""
+    if check.check == "time":
+        return f"what happened in {_join(list(check.terms))}"
     if check.check == "answer_type":
         return TYPE_LABELS[prof.kind]
     if check.check == "reported_speech":

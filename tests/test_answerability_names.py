@@ -99,3 +99,12 @@ def test_a_partial_answer_names_what_is_missing_in_plain_words(crises):
     assert answer.text.startswith("The sources mention Oskar Lind but do not say ") and "“Oskar" not in answer.text
     explained = crises.ask("How did Tomas Brede explain the shut sluice gates?")
     assert not explained.refused and "to protect the lower farms" in explained.text, explained.text
+
+
+def test_a_question_naming_a_year_needs_a_sentence_set_then(crises):
+    answer = crises.ask("What happened in Corvia in 2018?")
+    assert answer.refused and answer.partial, answer.text
+    assert _check(answer, "time").passed is False and _check(answer, "time").terms == ("2018",)
+    assert answer.text.startswith("The sources mention Corvia but do not say what happened in 2018.")
+    dated = crises.ask("What happened in Arland in 2019?")
+    assert not dated.refused and "2019" in dated.text, dated.text
