@@ -20,7 +20,7 @@ import numpy as np
 
 from .lexical import LexicalIndex
 from .records import ChunkRecords
-from .store import Store, chunk_from
+from .store import Store, StoreError, chunk_from
 from .vectors import EXACT_LIMIT, VectorIndex
 
 FORMAT = 2  # bump when `terms` or a saved layout changes, so older indexes are rebuilt
@@ -57,9 +57,23 @@ def index_folder(store: Store, key: str) -> Path:
     return store.settings.data_dir / "indexes" / store.settings.collection / key
 
 
-def open_indexes(store: Store) -> Indexes:
-    """The saved indexes of the collection as it is now, else indexes built from every chunk and saved."""
-    key = current_key(store)
+def open_indexes(store: Store, *, tries: int = 5) -> Indexes:
+    """The saved indexes of the collection as it is now, else indexes built from every chunk and saved. A build
+    that fails while another process writes (Chroma can fail a read of rows being deleted: "Error finding id")
+    starts again on the collection as it is then; any other failure is raised."""
+    for attempt in range(1, tries):
+        key = current_key(store)
+        try:
+            return _open(store, key)
+        except StoreError:
+            if not _written_meanwhile(store, key):
+                raise
+        time.sleep(0.05 * attempt)
+    return _open(store, current_key(store))
+
+
+def _open(store: Store, key: str) -> Indexes:
+    """The indexes saved under `key`, else built now."""
     folder = index_folder(store, key)
     if (folder / _IDS).is_file():
         try:
@@ -67,6 +81,11 @@ def open_indexes(store: Store) -> Indexes:
         except (OSError, ValueError):  # deleted meanwhile by another process, or incomplete: build below
             pass
     return build_indexes(store)
+
+
+def _written_meanwhile(store: Store, key: str) -> bool:
+    """Whether a writer committed since `key` was read, or is writing now."""
+    return current_key(store) != key or store.db.pending_count(store.space) > 0
 
 
 def _load(folder: Path, key: str) -> Indexes:

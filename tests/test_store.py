@@ -132,6 +132,33 @@ def test_a_shared_chunk_shows_a_remaining_owner_once_the_first_is_removed(settin
         assert [p.chunk.doc_id for p in reader.passages(question, 2) if SHARED in p.chunk.text] == ["b"]
 
 
+class _ReadRacingAWriter(Store):
+    """A store whose first full read fails the way Chroma fails reading rows being deleted, with (or without)
+    another process's commit landing meanwhile."""
+
+    failures, commits = 1, True
+
+    def pages(self, *, include):
+        if self.failures:
+            self.failures -= 1
+            if self.commits:
+                self.db.bump(self.settings.collection, self.space)
+            raise store_module.StoreError("Chroma at the store failed: Error executing plan: Error finding id")
+        return super().pages(include=include)
+
+
+def test_an_index_build_that_meets_a_writer_starts_again_and_any_other_failure_is_raised(settings, embeddings):
+    ingest([settings.knowledge_dir], store=Store(settings=settings), embeddings=embeddings)
+    racing = _ReadRacingAWriter(settings=settings)
+    racing.db.bump(settings.collection, racing.space)  # a new revision: its indexes must be built from Chroma
+    assert len(open_indexes(racing).lexical) == racing.count() and racing.failures == 0
+    broken = _ReadRacingAWriter(settings=settings)
+    broken.commits = False
+    broken.db.bump(settings.collection, broken.space)
+    with pytest.raises(store_module.StoreError, match="Error finding id"):
+        open_indexes(broken)
+
+
 def test_chunk_records_name_a_committed_owner_of_a_shared_text():
     meta = store_module.with_owners(None, [_owned("a-new", 0), _owned("b", 40)])
     assert store_module.chunk_from("id", SHARED, meta).doc_id == "a-new"
