@@ -47,15 +47,19 @@ def _listed(value) -> list:
 @functools.lru_cache(maxsize=4096)
 def forms(name: str) -> tuple[str, ...]:
     """The name itself, then the other names of the country it denotes (none when it denotes no country)."""
-    table = _country_forms()
-    others = table.get(name, ()) if name.isupper() else table.get(name.lower(), ())
+    others = _country_forms().get(_key(name), ())
     return (name, *(f for f in others if f.lower() != name.lower()))
 
 
 def is_country(name: str) -> bool:
     """Whether the name denotes a country, by any of its forms ("Moscow", "Russian", "Kyrgyzstan"): a place, never
     the person a who-question asks for."""
-    return (name if name.isupper() else name.lower()) in _country_forms()
+    return _key(name) in _country_forms()
+
+
+def _key(name: str) -> str:
+    """How the country table is keyed: short forms in capitals as written ("US"), every other form in lower case."""
+    return name if name.isupper() else name.lower()
 
 
 def initials(words: list[str]) -> str:

@@ -54,24 +54,18 @@ class HybridRetriever(BaseRetriever):
 
     def lexical(self, query: str, k: int) -> list[tuple[Chunk, float]]:
         """Top-k chunks by BM25 score (chunks sharing no term with the query left out)."""
-        return self._with_chunks(self.lexical_index().search(query, k))[0]
+        indexes = self.indexes()
+        return _with_chunks(indexes, indexes.lexical.search(query, k))[0]
 
     def dense(self, query: str, k: int) -> list[tuple[Chunk, float]]:
         """Top-k chunks by cosine similarity: an exact scan of the saved vectors, or Chroma's HNSW past them."""
-        return self._with_chunks(self._dense_hits(query, k))[0]
+        indexes = self.indexes()
+        return _with_chunks(indexes, self._dense_hits(indexes, query, k))[0]
 
-    def _dense_hits(self, query: str, k: int) -> list[tuple[str | Chunk, float]]:
+    def _dense_hits(self, indexes: Indexes, query: str, k: int) -> list[tuple[str | Chunk, float]]:
         """(chunk id, cosine) from the saved vectors, or (Chunk, cosine) from HNSW when there are none."""
         vector = self.embeddings.embed_query(query)
-        vectors = self.indexes().vectors
-        return self.store.query(vector, k) if vectors is None else vectors.search(vector, k)
-
-    def _with_chunks(self, *rankings: list[tuple[str | Chunk, float]]) -> list[list[tuple[Chunk, float]]]:
-        """Rankings of (chunk id or Chunk, score) as (Chunk, score), the ids read from the saved chunk records."""
-        ids = list(dict.fromkeys(hit for ranking in rankings for hit, _ in ranking if isinstance(hit, str)))
-        chunks = self.indexes().records.get(ids)
-        return [[(chunks[hit] if isinstance(hit, str) else hit, score) for hit, score in ranking
-                 if not isinstance(hit, str) or hit in chunks] for ranking in rankings]
+        return self.store.query(vector, k) if indexes.vectors is None else indexes.vectors.search(vector, k)
 
     def idf(self, term: str) -> float:
         """Term weight from the current corpus, for answerers that score sentences."""
@@ -83,9 +77,9 @@ class HybridRetriever(BaseRetriever):
 
     def passages(self, query: str, k: int | None = None) -> list[Passage]:
         """Fuse the dense and lexical rankings and keep the best k."""
-        k = k or self.k
-        dense, lexical = self._with_chunks(self._dense_hits(query, self.candidates),
-                                           self.lexical_index().search(query, self.candidates))
+        k, indexes = k or self.k, self.indexes()  # one revision for both rankings and their chunks
+        dense, lexical = _with_chunks(indexes, self._dense_hits(indexes, query, self.candidates),
+                                      indexes.lexical.search(query, self.candidates))
         fused: dict[str, dict] = {}
         for name, ranking in (("dense", dense), ("lexical", lexical)):
             for rank, (chunk, score) in enumerate(ranking, start=1):
@@ -102,6 +96,14 @@ class HybridRetriever(BaseRetriever):
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
         """LangChain hook: passages as Documents."""
         return [passage_to_document(p) for p in self.passages(query)]
+
+
+def _with_chunks(indexes: Indexes, *rankings: list[tuple[str | Chunk, float]]) -> list[list[tuple[Chunk, float]]]:
+    """Rankings of (chunk id or Chunk, score) as (Chunk, score), the ids read from the saved chunk records."""
+    ids = list(dict.fromkeys(hit for ranking in rankings for hit, _ in ranking if isinstance(hit, str)))
+    chunks = indexes.records.get(ids)
+    return [[(chunks[hit] if isinstance(hit, str) else hit, score) for hit, score in ranking
+             if not isinstance(hit, str) or hit in chunks] for ranking in rankings]
 
 
 def _distinct_texts(ranked: list[dict]) -> list[dict]:

@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from assistant.chain import build_assistant
 from assistant.questions import counted, expected_type, inflects, predicate, typed_items
-from assistant.settings import Settings
+
+from .corpora import assistant_over
 
 DOCS = {
     "harbour.md": """# The Port of Valmora
@@ -48,15 +48,7 @@ railway embankment near Dorsk, which was closed for two months.
 @pytest.fixture(scope="module")
 def town(tmp_path_factory, embeddings):
     """An assistant over the three documents, ingested once."""
-    root = tmp_path_factory.mktemp("town")
-    knowledge = root / "knowledge"
-    knowledge.mkdir()
-    for name, text in DOCS.items():
-        (knowledge / name).write_text(text, encoding="utf-8")
-    settings = Settings.from_env(env={}, data_dir=root / "data", knowledge_dir=knowledge)
-    assistant = build_assistant(settings, embeddings=embeddings)
-    assistant.ensure_corpus()
-    return assistant
+    return assistant_over(tmp_path_factory, "town", DOCS, embeddings)
 
 
 def _failed(answer) -> list[str]:

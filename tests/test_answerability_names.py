@@ -5,10 +5,10 @@ both ways."""
 
 import pytest
 
-from assistant.chain import build_assistant
 from assistant.lexical import LexicalIndex
 from assistant.questions import asks_holder, reasons, term_in, typed_items
-from assistant.settings import Settings
+
+from .corpora import assistant_over, named_check
 
 DOCS = {
     "crises.md": """# Three Crises: Arland, Belmont and Corvia
@@ -33,20 +33,7 @@ The river council's chairman Tomas Brede explained that the sluice gates stayed 
 @pytest.fixture(scope="module")
 def crises(tmp_path_factory, embeddings):
     """An assistant over the two documents, ingested once."""
-    root = tmp_path_factory.mktemp("crises")
-    knowledge = root / "knowledge"
-    knowledge.mkdir()
-    for name, text in DOCS.items():
-        (knowledge / name).write_text(text, encoding="utf-8")
-    settings = Settings.from_env(env={}, data_dir=root / "data", knowledge_dir=knowledge)
-    assistant = build_assistant(settings, embeddings=embeddings)
-    assistant.ensure_corpus()
-    return assistant
-
-
-def _check(answer, name: str):
-    """The named check of an answer, or None when it was not run."""
-    return next((c for c in answer.checks if c.check == name), None)
+    return assistant_over(tmp_path_factory, "crises", DOCS, embeddings)
 
 
 @pytest.mark.parametrize(("question", "holder"), [
@@ -89,7 +76,7 @@ def test_a_name_under_a_title_naming_several_subjects_does_not_answer_who_holds_
 
 def test_a_part_of_a_hyphenated_name_is_not_an_unknown_name(crises):
     answer = crises.ask("When was Tarsk shelled?")
-    assert _check(answer, "unknown_names").passed, answer.text
+    assert named_check(answer, "unknown_names").passed, answer.text
     assert not answer.refused and "autumn" in answer.text
 
 
@@ -104,7 +91,7 @@ def test_a_partial_answer_names_what_is_missing_in_plain_words(crises):
 def test_a_question_naming_a_year_needs_a_sentence_set_then(crises):
     answer = crises.ask("What happened in Corvia in 2018?")
     assert answer.refused and answer.partial, answer.text
-    assert _check(answer, "time").passed is False and _check(answer, "time").terms == ("2018",)
+    assert named_check(answer, "time").passed is False and named_check(answer, "time").terms == ("2018",)
     assert answer.text.startswith("The sources mention Corvia but do not say what happened in 2018.")
     dated = crises.ask("What happened in Arland in 2019?")
     assert not dated.refused and "2019" in dated.text, dated.text

@@ -5,10 +5,10 @@ both ways: the question the sources do not answer is partial, the one they answe
 
 import pytest
 
-from assistant.chain import build_assistant
 from assistant.questions import attribute, counted, counts_other, inflects, predicate, profile
-from assistant.settings import Settings
 from assistant.support import parse_markers
+
+from .corpora import assistant_over, named_check
 
 DOCS = {
     "valdoria.md": """# The Valdorian Election
@@ -46,20 +46,7 @@ The Commission announced that 40 million euros would be redirected to the valley
 @pytest.fixture(scope="module")
 def valley(tmp_path_factory, embeddings):
     """An assistant over the four documents, ingested once."""
-    root = tmp_path_factory.mktemp("valley")
-    knowledge = root / "knowledge"
-    knowledge.mkdir()
-    for name, text in DOCS.items():
-        (knowledge / name).write_text(text, encoding="utf-8")
-    settings = Settings.from_env(env={}, data_dir=root / "data", knowledge_dir=knowledge)
-    assistant = build_assistant(settings, embeddings=embeddings)
-    assistant.ensure_corpus()
-    return assistant
-
-
-def _check(answer, name: str):
-    """The named check of an answer, or None when it was not run."""
-    return next((c for c in answer.checks if c.check == name), None)
+    return assistant_over(tmp_path_factory, "valley", DOCS, embeddings)
 
 
 @pytest.mark.parametrize(("question", "asked"), [
@@ -118,7 +105,7 @@ def test_a_marker_after_a_clause_ends_the_quoted_piece_even_before_lower_case():
 def test_an_attribute_no_quoted_sentence_names_is_a_partial_answer(valley):
     answer = valley.ask("What was the turnout in the parliamentary election in Valdoria in March 2021?")
     assert answer.refused and answer.partial
-    assert _check(answer, "attribute").passed is False and _check(answer, "attribute").terms == ("turnout",)
+    assert named_check(answer, "attribute").passed is False and named_check(answer, "attribute").terms == ("turnout",)
     named = valley.ask("What was the turnout in the presidential election in Ostrana in 2019?")
     assert not named.refused, named.text
     assert "61 percent" in named.text
@@ -127,7 +114,7 @@ def test_an_attribute_no_quoted_sentence_names_is_a_partial_answer(valley):
 def test_how_did_x_explain_needs_a_sentence_reporting_what_was_said(valley):
     answer = valley.ask("How did Valdoria explain the closure of its border with Marovia?")
     assert answer.refused and answer.partial, answer.text
-    assert _check(answer, "reported_speech").passed is False  # Marovia's minister said something; Valdoria did not
+    assert named_check(answer, "reported_speech").passed is False  # Marovia's minister said something; Valdoria did not
     said = valley.ask("How did Marovia explain the closure of its border crossings?")
     assert not said.refused, said.text
     assert "smuggling" in said.text
@@ -136,7 +123,7 @@ def test_how_did_x_explain_needs_a_sentence_reporting_what_was_said(valley):
 def test_why_needs_a_reason_where_the_asked_event_is_stated(valley):
     answer = valley.ask("Why did Marovia leave the customs union in 2012?")
     assert answer.refused and answer.partial, answer.text
-    assert _check(answer, "reason").passed is False and _check(answer, "reason").terms == ("leave",)
+    assert named_check(answer, "reason").passed is False and named_check(answer, "reason").terms == ("leave",)
     given = valley.ask("Why did Ostrana leave the customs union in 2015?")
     assert not given.refused, given.text
     assert "because" in given.text
@@ -145,7 +132,7 @@ def test_why_needs_a_reason_where_the_asked_event_is_stated(valley):
 def test_how_many_x_is_not_answered_by_a_figure_counting_something_else(valley):
     answer = valley.ask("How many civilians drowned in the Dorsk floods?")
     assert answer.refused and answer.partial, answer.text
-    assert _check(answer, "answer_type").passed is False
+    assert named_check(answer, "answer_type").passed is False
     soldiers = valley.ask("How many soldiers drowned in the Dorsk floods?")
     assert not soldiers.refused, soldiers.text
     assert "several hundred soldiers" in soldiers.text
@@ -154,5 +141,5 @@ def test_how_many_x_is_not_answered_by_a_figure_counting_something_else(valley):
 def test_a_verb_of_saying_answers_another(valley):
     answer = valley.ask("What did Ilse Varga claim about the customs union?")
     assert not answer.refused, answer.text
-    assert _check(answer, "predicate") is None or _check(answer, "predicate").passed
+    assert named_check(answer, "predicate") is None or named_check(answer, "predicate").passed
     assert "asserted" in answer.text

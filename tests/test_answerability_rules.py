@@ -5,10 +5,10 @@ figure must stand next to: unit checks, then the answerability stage over a smal
 import pytest
 
 from assistant.aliases import expansions, forms
-from assistant.chain import build_assistant
 from assistant.questions import dates, listed, name_in, new_names
-from assistant.settings import Settings
 from assistant.text import collapse, sentence_spans, terms
+
+from .corpora import assistant_over
 
 DOCS = {
     "ceasefire.md": """# The Mountain Ceasefire
@@ -73,15 +73,7 @@ def test_a_sentence_inherits_the_years_and_months_of_its_passage():
 @pytest.fixture(scope="module")
 def region(tmp_path_factory, embeddings):
     """An assistant over the two documents, ingested once."""
-    root = tmp_path_factory.mktemp("region")
-    knowledge = root / "knowledge"
-    knowledge.mkdir()
-    for name, text in DOCS.items():
-        (knowledge / name).write_text(text, encoding="utf-8")
-    assistant = build_assistant(Settings.from_env(env={}, data_dir=root / "data", knowledge_dir=knowledge),
-                                embeddings=embeddings)
-    assistant.ensure_corpus()
-    return assistant
+    return assistant_over(tmp_path_factory, "region", DOCS, embeddings)
 
 
 def test_a_capital_standing_for_its_country_is_not_an_unknown_name(region):
