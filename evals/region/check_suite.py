@@ -1,9 +1,10 @@
-"""Check the region eval suite against its corpus, so a broken question is caught before it skews a score.
+"""Check an eval suite (region, arctic, ...) against its corpus, so a broken question is caught before it skews a score.
 
-Checks: each line's keys and types, unique ids r01.., evidence excerpts of at least 6 words that occur
-verbatim (after collapsing whitespace runs) in exactly one corpus file and hold no heading or list marker,
-minimum counts per kind and per `hard` sub-kind, dev/test alternation within each kind, and the shape of
-each corpus file. Usage: python evals/region/check_suite.py [SUITE_DIR]
+Checks: each line's keys and types, unique consecutive ids with the first id's letter prefix (r01.., a01..),
+evidence excerpts of at least 6 words that occur verbatim (after collapsing whitespace runs) in exactly one
+corpus file and hold no heading or list marker, minimum counts per kind and per `hard` sub-kind, dev/test
+alternation within each kind, and the shape of each corpus file.
+Usage: python evals/region/check_suite.py [SUITE_DIR]   (default: evals/region)
 """
 
 from __future__ import annotations
@@ -77,12 +78,19 @@ def check_excerpt(excerpt: str, corpus: dict[str, str]) -> list[str]:
     return errors
 
 
+def id_prefix(rows: list[dict]) -> str:
+    """The letters before the number of the first id, so each suite keeps its own id series."""
+    found = re.match(r"[a-z]+", str(rows[0].get("id", ""))) if rows else None
+    return found.group() if found else "?"
+
+
 def check_suite(rows: list[dict]) -> list[str]:
     """Ids, counts and the dev/test alternation across the whole suite."""
     errors = []
     ids = [row.get("id") for row in rows]
-    if ids != [f"r{n:02d}" for n in range(1, len(rows) + 1)]:
-        errors.append("ids are not unique and consecutive r01..")
+    prefix = id_prefix(rows)
+    if ids != [f"{prefix}{n:02d}" for n in range(1, len(rows) + 1)]:
+        errors.append(f"ids are not unique and consecutive {prefix}01..")
     if len(rows) < MIN_TOTAL:
         errors.append(f"{len(rows)} questions, fewer than {MIN_TOTAL}")
     kinds = Counter(row.get("kind") for row in rows)
