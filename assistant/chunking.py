@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from .models import Chunk, SourceDocument
 from .text import paragraph_spans, sentence_spans
 
+CHUNKER = 1  # recorded with each document; bump when chunks or their fields change, so ingest redoes them
 HEADING_MAX_CHARS = 100
 FILL_BEFORE_PARAGRAPH_BREAK = 1 / 3  # close at a paragraph end once this share of the target is filled
 _FINAL_PUNCTUATION = tuple(".!?…;,")
@@ -58,7 +59,16 @@ def chunk_document(doc: SourceDocument, *, size: int = 700, overlap: int = 150) 
         current.append(unit)
     if current:
         groups.append(current)
-    return _to_chunks(doc, groups)
+    return _to_chunks(doc, groups, headings(doc.text, paragraphs))
+
+
+def headings(text: str, paragraphs: list[tuple[int, int]]) -> list[tuple[int, str]]:
+    """(start, words) of every heading paragraph, its markup ("## ", an underline) left out."""
+    found = []
+    for start, end in paragraphs:
+        if is_heading(text[start:end]):
+            found.append((start, text[start:end].strip().split("\n")[0].lstrip("#").strip()))
+    return found
 
 
 def units(text: str, paragraphs: list[tuple[int, int]], size: int) -> list[Unit]:
@@ -133,16 +143,26 @@ def _overlap_tail(current: list[Unit], unit: Unit, overlap: int, size: int) -> l
     return tail if len(tail) < len(current) else []
 
 
-def _to_chunks(doc: SourceDocument, groups: list[list[Unit]]) -> list[Chunk]:
+def _to_chunks(doc: SourceDocument, groups: list[list[Unit]], heads: list[tuple[int, str]]) -> list[Chunk]:
     """Materialise chunk records; the id depends on the text alone, so equal texts share one stored copy."""
     chunks = []
+    starts = [h[0] for h in heads]
     for index, group in enumerate(groups):
         start, end = group[0].start, group[-1].end
         text = doc.text[start:end]
         chunks.append(Chunk(chunk_id=chunk_id(text), doc_id=doc.doc_id, title=doc.title, source=doc.source,
                             text=text, start=start, end=end, paragraph=group[0].first, index=index,
-                            page=_page(doc, start)))
+                            page=_page(doc, start), section=_section(heads, starts, start)))
     return chunks
+
+
+def _section(heads: list[tuple[int, str]], starts: list[int], start: int) -> str:
+    """The heading a chunk's text stands under, when the chunk does not begin with a heading of its own: what
+    the text is about though it may never say so ("The October crisis" over paragraphs that say "it")."""
+    at = bisect_right(starts, start)
+    if at == 0 or starts[at - 1] == start:
+        return ""
+    return heads[at - 1][1]
 
 
 def _page(doc: SourceDocument, offset: int) -> int:
@@ -151,5 +171,6 @@ def _page(doc: SourceDocument, offset: int) -> int:
 
 
 def chunk_id(text: str) -> str:
-    """Content address of a chunk text: identical texts in one collection are stored (and embedded) once."""
-    return "c" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
+    """Content address of a chunk text: identical texts in one collection are stored (and embedded) once; a new
+    chunker version gives new ids, so ingest embeds its chunks afresh instead of keeping older vectors."""
+    return "c" + hashlib.sha256(f"{CHUNKER}\n{text}".encode()).hexdigest()[:24]

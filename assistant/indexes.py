@@ -23,7 +23,7 @@ from .records import ChunkRecords
 from .store import Store, StoreError, chunk_from
 from .vectors import EXACT_LIMIT, VectorIndex
 
-FORMAT = 2  # bump when `terms` or a saved layout changes, so older indexes are rebuilt
+FORMAT = 3  # bump when `terms` or a saved layout changes, so older indexes are rebuilt
 STALE_BUILD_S = 3600  # a temp folder this old is left over from a killed build
 _IDS = "ids.json"
 
@@ -112,7 +112,7 @@ def build_indexes(store: Store) -> Indexes:
             blocks.append(np.asarray(page["embeddings"], dtype=np.float32)[keep])
     ids = [c.chunk_id for c in chunks]
     vectors = VectorIndex(ids, np.vstack(blocks)) if exact and blocks else None
-    indexes = Indexes(key=revision_key(*state), lexical=LexicalIndex.build(ids, [c.text for c in chunks]),
+    indexes = Indexes(key=revision_key(*state), lexical=LexicalIndex.build(ids, [c.lexical_text() for c in chunks]),
                       vectors=vectors, records=ChunkRecords.build(chunks))
     _save(indexes, index_folder(store, indexes.key))
     return indexes

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .chunking import chunk_document
+from .chunking import CHUNKER, chunk_document
 from .documents import DocumentError, Skipped, discover, load
 from .embeddings import MiniLMEmbeddings
 from .indexes import build_indexes
@@ -121,10 +121,12 @@ def _load(path: Path, store: Store, report: IngestReport) -> SourceDocument | No
 
 
 def _unchanged(store: Store, doc: SourceDocument, chunks: list[Chunk], have: set[str]) -> bool:
-    """Same text, same chunk ids, all still in the collection: nothing to do."""
+    """Same text, same chunk ids, all still in the collection, chunked by this version: nothing to do. A document
+    chunked by an older version (other chunk ids, no section headings) is chunked and embedded again."""
     entry = store.manifest.documents.get(doc.doc_id)
     ids = [c.chunk_id for c in chunks]
-    return bool(entry) and entry["sha256"] == doc.sha256 and entry["chunk_ids"] == ids and have.issuperset(ids)
+    return bool(entry) and entry["sha256"] == doc.sha256 and entry["chunk_ids"] == ids and \
+        have.issuperset(ids) and entry.get("chunker") == CHUNKER
 
 
 def _groups(todo: list[tuple[SourceDocument, list[Chunk]]], have: set[str], batch: int):
@@ -146,7 +148,7 @@ def _write_group(store: Store, embeddings: MiniLMEmbeddings, group: list, have: 
     fresh = list({c.chunk_id: c for _, chunks in group for c in chunks if c.chunk_id not in have}.values())
     bar.update(sum(len(chunks) for _, chunks in group) - len(fresh))
     try:
-        vectors = embeddings.encode([c.text for c in fresh], progress=bar.update)
+        vectors = embeddings.encode([c.embedded_text() for c in fresh], progress=bar.update)
     except Exception as exc:  # nothing written yet: every document keeps its previous version
         report.errors += [f"{doc.source}: could not embed chunks ({exc}); previous version kept" for doc, _ in group]
         return
@@ -178,7 +180,7 @@ def _entry(doc: SourceDocument, path: str | None) -> dict:
     """The manifest record of one document (author and pages where the format has them)."""
     return {"title": doc.title, "author": doc.author, "source": doc.source, "path": path,
             "sha256": doc.sha256, "chars": len(doc.text), "pages": len(doc.page_starts) or None,
-            "ingested_at": datetime.now(UTC).isoformat(timespec="seconds")}
+            "ingested_at": datetime.now(UTC).isoformat(timespec="seconds"), "chunker": CHUNKER}
 
 
 def remove_document(store: Store, doc_id: str) -> int:

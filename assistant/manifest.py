@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: documents.chunker
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS collections (
     name TEXT PRIMARY KEY, space TEXT NOT NULL UNIQUE, embedding TEXT NOT NULL, chunk_size INTEGER NOT NULL,
@@ -26,7 +26,7 @@ CREATE TABLE IF NOT EXISTS collections (
 CREATE TABLE IF NOT EXISTS documents (
     space TEXT NOT NULL, doc_id TEXT NOT NULL, title TEXT NOT NULL, author TEXT NOT NULL DEFAULT '',
     source TEXT NOT NULL, path TEXT, sha256 TEXT NOT NULL, chars INTEGER NOT NULL, pages INTEGER,
-    ingested_at TEXT NOT NULL, PRIMARY KEY (space, doc_id)) WITHOUT ROWID;
+    ingested_at TEXT NOT NULL, chunker INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (space, doc_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS chunks (
     space TEXT NOT NULL, doc_id TEXT NOT NULL, position INTEGER NOT NULL, chunk_id TEXT NOT NULL,
     PRIMARY KEY (space, doc_id, position)) WITHOUT ROWID;
@@ -36,7 +36,8 @@ CREATE TABLE IF NOT EXISTS pending (
     PRIMARY KEY (space, chunk_id, owner)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS pending_spaces (space TEXT PRIMARY KEY, owner INTEGER NOT NULL) WITHOUT ROWID;
 """
-_DOC_COLUMNS = ("title", "author", "source", "path", "sha256", "chars", "pages", "ingested_at")
+_DOC_COLUMNS = ("title", "author", "source", "path", "sha256", "chars", "pages", "ingested_at", "chunker")
+_EMPTY = {"author": "", "chunker": 0}  # what a missing value of a NOT NULL column is stored as
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,510}[A-Za-z0-9]$")
 
 
@@ -110,6 +111,8 @@ class ManifestDB:
         with self.transaction() as db:
             for statement in filter(str.strip, _SCHEMA.split(";")):
                 db.execute(statement)
+            if "chunker" not in {row[1] for row in db.execute("PRAGMA table_info(documents)")}:
+                db.execute("ALTER TABLE documents ADD COLUMN chunker INTEGER NOT NULL DEFAULT 0")  # from version 1
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _wal(self, *, tries: int = 100) -> None:
@@ -426,8 +429,9 @@ def _delete_document(db: sqlite3.Connection, space: str, doc_id: str) -> list[st
 
 def _insert_document(db: sqlite3.Connection, space: str, doc_id: str, entry: dict, chunk_ids: list[str]) -> None:
     """Insert a document's row and its chunk rows."""
-    db.execute(f"INSERT INTO documents (space, doc_id, {', '.join(_DOC_COLUMNS)}) VALUES (?, ?{', ?' * 8})",
-               (space, doc_id, *(entry.get(c) or ("" if c == "author" else None) for c in _DOC_COLUMNS)))
+    db.execute(f"INSERT INTO documents (space, doc_id, {', '.join(_DOC_COLUMNS)}) "
+               f"VALUES (?, ?{', ?' * len(_DOC_COLUMNS)})",
+               (space, doc_id, *(entry.get(c) or _EMPTY.get(c) for c in _DOC_COLUMNS)))
     db.executemany("INSERT INTO chunks (space, doc_id, position, chunk_id) VALUES (?, ?, ?, ?)",
                    [(space, doc_id, n, chunk_id) for n, chunk_id in enumerate(chunk_ids)])
 

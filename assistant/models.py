@@ -32,6 +32,17 @@ class Chunk:
     paragraph: int
     index: int
     page: int = 0  # page of the chunk's start, from 1; 0 when the source has no pages
+    section: str = ""  # the heading the chunk stands under when it does not begin with one
+
+    def embedded_text(self) -> str:
+        """What the vector index embeds: the text under its document title and section heading, so a passage that
+        never names its subject ("the October crisis", "it") is still near a question that does."""
+        return "\n".join(part for part in (self.title, self.section, self.text) if part)
+
+    def lexical_text(self) -> str:
+        """What the lexical index reads: the text under its section heading (not the title, whose words in every
+        chunk of a document drown the words that tell its chunks apart)."""
+        return "\n".join(part for part in (self.section, self.text) if part)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -13,7 +13,7 @@ import numpy as np
 from .models import Chunk
 
 _LINES, _OFFSETS = "chunks.jsonl", "chunk-offsets.npy"
-_FIELDS = ("chunk_id", "doc_id", "title", "source", "text", "start", "end", "paragraph", "index", "page")
+_FIELDS = ("chunk_id", "doc_id", "title", "source", "text", "start", "end", "paragraph", "index", "page", "section")
 
 
 class ChunkRecords:

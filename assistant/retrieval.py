@@ -123,7 +123,8 @@ def passage_to_document(passage: Passage) -> Document:
     return Document(page_content=c.text, id=c.chunk_id, metadata={
         "chunk_id": c.chunk_id, "doc_id": c.doc_id, "title": c.title, "source": c.source, "start": c.start,
         "end": c.end, "paragraph": c.paragraph, "index": c.index, "score": passage.score, "rank": passage.rank,
-        "dense_score": passage.dense_score, "lexical_score": passage.lexical_score, "page": c.page})
+        "dense_score": passage.dense_score, "lexical_score": passage.lexical_score, "page": c.page,
+        "section": c.section})
 
 
 def document_to_passage(doc: Document) -> Passage:
@@ -131,6 +132,6 @@ def document_to_passage(doc: Document) -> Passage:
     m = doc.metadata
     chunk = Chunk(chunk_id=m["chunk_id"], doc_id=m["doc_id"], title=m["title"], source=m["source"],
                   text=doc.page_content, start=m["start"], end=m["end"], paragraph=m["paragraph"], index=m["index"],
-                  page=m.get("page", 0))
+                  page=m.get("page", 0), section=m.get("section", ""))
     return Passage(chunk=chunk, score=m["score"], rank=m["rank"], dense_score=m.get("dense_score"),
                    lexical_score=m.get("lexical_score"))

@@ -441,7 +441,10 @@ def _present(page: dict, include: list[str]) -> dict:
 # Shared chunks: one record per distinct text in a collection. Its metadata names every (document, span) that
 # has the text ("owners", a JSON list) and, as plain fields, the first owner by (doc_id, start): the span a
 # citation shows. Removing a document drops its owner entries; the record goes when no document references it.
-_OWNER_FIELDS = ("doc_id", "title", "source", "start", "end", "paragraph", "index", "page")
+_OWNER_FIELDS = ("doc_id", "title", "source", "start", "end", "paragraph", "index", "page", "section")
+
+
+_DEFAULTS = ["", "", "", 0, 0, 0, 0, 0, ""]  # what a record written before a field existed holds for it
 
 
 def with_owners(meta: dict | None, chunks: list[Chunk]) -> dict:
@@ -463,8 +466,8 @@ def _owners(meta: dict | None) -> list[list]:
     if not meta:
         return []
     if meta.get("owners"):
-        return [o + [0] * (len(_OWNER_FIELDS) - len(o)) for o in json.loads(meta["owners"])]
-    return [[meta.get(f, 0) for f in _OWNER_FIELDS]]
+        return [o + _DEFAULTS[len(o):] for o in json.loads(meta["owners"])]
+    return [[meta.get(f, d) for f, d in zip(_OWNER_FIELDS, _DEFAULTS, strict=True)]]
 
 
 def _owners_to_metadata(owners: list[list]) -> dict:
@@ -492,7 +495,7 @@ def _chunk(chunk_id: str, text: str, meta: dict) -> Chunk:
     return Chunk(chunk_id=chunk_id, doc_id=meta["doc_id"], title=meta["title"], source=meta["source"],
                  text=text, start=int(meta["start"]), end=int(meta["end"]),
                  paragraph=int(meta.get("paragraph", 0)), index=int(meta.get("index", 0)),
-                 page=int(meta.get("page", 0)))
+                 page=int(meta.get("page", 0)), section=str(meta.get("section") or ""))
 
 
 class Reported:

@@ -40,4 +40,5 @@ class VectorIndex:
         scores = self.matrix @ np.asarray(vector, dtype=np.float32)
         k = min(k, len(self.ids))
         top = np.argpartition(-scores, k - 1)[:k]
-        return sorted(((self.ids[i], float(scores[i])) for i in top), key=lambda h: (-h[1], h[0]))
+        top = np.union1d(top, np.flatnonzero(scores == scores[top].min()))  # every tie at the edge, then by id
+        return sorted(((self.ids[i], float(scores[i])) for i in top), key=lambda h: (-h[1], h[0]))[:k]

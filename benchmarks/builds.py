@@ -129,7 +129,7 @@ def _ingest_command(corpus: Corpus, target: Build) -> list[str]:
 
 
 def chunk_texts(corpus: Corpus, pipeline: str) -> list[str]:
-    """The chunk texts this pipeline makes of the corpus (for the raw encode rate)."""
+    """The texts this pipeline embeds for the corpus' chunks (for the raw encode rate)."""
     if pipeline == "baseline":
         from .baseline import split_files
 
@@ -145,7 +145,8 @@ def chunk_texts(corpus: Corpus, pipeline: str) -> list[str]:
             doc = load(path, root=corpus.folder)
         except (DocumentError, OSError):
             continue
-        texts += [c.text for c in chunk_document(doc, size=settings.chunk_size, overlap=settings.chunk_overlap)]
+        chunks = chunk_document(doc, size=settings.chunk_size, overlap=settings.chunk_overlap)
+        texts += [c.embedded_text() for c in chunks]
     return texts
 
 
