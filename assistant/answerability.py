@@ -39,6 +39,7 @@ from .prompts import load_prompt
 from .questions import (
     TYPE_LABELS,
     Profile,
+    asks_share,
     carries_subject,
     counted,
     counts_asked,
@@ -46,6 +47,7 @@ from .questions import (
     dates,
     form_problem,
     inflects,
+    kind_noun,
     listed,
     name_in,
     new_names,
@@ -138,14 +140,14 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
     @staticmethod
     def asked_time(draft: Draft, chosen: list) -> Check | None:
         """For a question naming a year ("What happened in Kyrgyzstan in October 2020?"), a failed check when no
-        quoted sentence is set then: one naming the year, or naming no year in a paragraph (or a document title
-        that is not a survey of several subjects) that names it. A sentence about April 2021 is about another
-        time, however close its words."""
+        quoted sentence is set then: one naming the year, or naming no year in a paragraph (or a document title or
+        heading that is not a survey of several subjects) that names it; "since 1994" tells how long, not when. A
+        sentence about April 2021 is about another time, however close its words."""
         asked = set(_YEAR.findall(draft.search_query or draft.question))
         if not asked:
             return None
         for sentence, cited in chosen:
-            own = set(_YEAR.findall(sentence))
+            own = set(_SET_IN.findall(sentence))
             if own & asked or (not own and asked & set(_YEAR.findall(_text(draft, cited, sentence, surveys=False)))):
                 return None
         years = " ".join(sorted(asked))
@@ -181,7 +183,8 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
         return bool(prof.key_words) and self.key_coverage(prof, " ".join(sentences))[0] > 0
 
     def check_type(self, draft: Draft, prof: Profile, chosen: list, coverage: list) -> Draft:
-        """A question for a number, date, person, place or names needs one next to its subject."""
+        """A question for a number, date, person, place or names needs one next to its subject; "which company"
+        needs a sentence saying what it names is one (the word or a close one)."""
         if prof.kind is None:
             return draft
         question = draft.search_query or draft.question
@@ -189,8 +192,9 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
         for (sentence, cited), (share, _) in zip(chosen, coverage, strict=True):
             items = typed_items(sentence, prof.kind, question)
             tally = counted(sentence, question)
-            about = share >= self.min_typed_coverage or bool(tally)
-            if items and about and not self.counts_elsewhere(prof, question, sentence, tally) and \
+            about = share >= self.min_typed_coverage or bool(tally) or (bool(items) and asks_share(question))
+            said_to_be = not kind_noun(question) or self.holds(kind_noun(question), [sentence])
+            if items and about and said_to_be and not self.counts_elsewhere(prof, question, sentence, tally) and \
                     carries_subject(focused, sentence, _text(draft, cited, sentence, surveys=False)):
                 draft.checks.append(Check(check="answer_type", passed=True, terms=tuple(items[:5]),
                                           detail=f"asked for {prof.kind}; found {_join(items[:3])}"))
@@ -265,6 +269,7 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
 
 
 _YEAR = re.compile(r"\b(?:1[6-9]|20)\d\d\b")
+_SET_IN = re.compile(r"(?<!\bsince )\b(?:1[6-9]|20)\d\d\b")  # the years a sentence is set in
 
 
 def _wanted(prof: Profile, check: Check) -> str:
@@ -299,13 +304,14 @@ def _quoted(items: list[str]) -> str:
 
 
 def _text(draft: Draft, cited: list[int], sentence: str, *, surveys: bool = True) -> str:
-    """What a sentence is about, from the passages it cites: each one's title (what all of the document is about)
-    and the paragraph the sentence stands in (a passage can hold other paragraphs on other things). With
-    `surveys=False` a title listing three or more names is left out: "Crises in Belarus, Nagorno-Karabakh and
-    Kyrgyzstan" puts none of them next to a figure or name in the text, so it cannot place a typed answer."""
+    """What a sentence is about, from the passages it cites: each one's title (what all of the document is about),
+    the heading its passage stands under, and the paragraph the sentence stands in (a passage can hold other
+    paragraphs on other things). With `surveys=False` a title or heading listing three or more names is left out:
+    "Crises in Belarus, Nagorno-Karabakh and Kyrgyzstan" puts none of them next to a figure or name in the text, so it
+    cannot place a typed answer."""
     chunks = [draft.passages[n - 1].chunk for n in cited if 1 <= n <= len(draft.passages)]
-    return "\n".join(f"{c.title if surveys or not _survey(c.title) else ''}\n{surroundings(c.text, sentence)}"
-                      for c in chunks)
+    return "\n".join("\n".join([*(h for h in (c.title, c.section) if surveys or not _survey(h)),
+                                 surroundings(c.text, sentence)]) for c in chunks)
 
 
 def _survey(title: str) -> bool:

@@ -31,6 +31,11 @@ FRAMING = frozenset(terms(
     "seen use used want wanted need needed try tried keep kept put let seem seemed look looked find found given "
     "tell told ask asked long taking taken together whole overall general generally really actually"))
 
+# Plural nouns a "which ...?" question asks names of, with up to two words before them ("which nine states",
+# "which non-Arctic countries").
+_GROUPS = ("countries|states|cities|companies|leaders|parties|organi[sz]ations|groups|nations|members|people|firms|"
+           "officials|politicians|candidates|regions")
+_MODIFIERS = r"(?:(?!(?:is|are|was|were|did|does|do|has|have|had)\b)[\w-]+ ){0,2}"
 _PATTERNS = [
     ("price", r"\bhow much (?:does|did|do|would|will|is|was|were)\b.*\bcost\b|\b(?:what|which) (?:is |was |were )?"
               r"(?:the )?(?:price|cost)s?\b|\bhow much money\b|\bat what price\b"),
@@ -38,10 +43,9 @@ _PATTERNS = [
                  r"share|fraction|amount|portion|size|per ?cent)\b|\bwhich (?:percentage|proportion|share)\b"),
     ("date", r"\b(?:what|which|in what|in which) (?:year|date|month|decade|day)\b|\bsince when\b"),
     ("time", r"^\W*when\b|\bwhen (?:did|was|were|is|are|does|do|will|would|had|has|could)\b"),
-    ("names", r"\bname (?:them|the|all|any|some|those|these|two|three)\b|\bwhich (?:countries|states|cities|"
-              r"companies|leaders|parties|organi[sz]ations|groups|nations|members|people|firms|officials|"
-              r"politicians|candidates|regions)\b|\blist (?:the|all)\b|\bwho (?:were|are) the\b|\bwhich (?:party|"
-              r"company|organi[sz]ation|group|state|nation|firm|bank|movement|alliance|bloc|newspaper|agency)\b"),
+    ("names", rf"\bname (?:them|the|all|any|some|those|these|two|three)\b|\bwhich {_MODIFIERS}(?:{_GROUPS})\b|"
+              r"\blist (?:the|all)\b|\bwho (?:were|are) the\b|\bwhich (?:[\w-]+ )?(?:party|company|organi[sz]ation|"
+              r"group|state|nation|firm|bank|movement|alliance|bloc|newspaper|agency)\b"),
     ("person", r"^\W*who\b|\b(?:which|what) (?:person|leader|official|president|minister|politician|man|woman|"
                r"general|candidate|mediator)\b|\bwhose\b|\bby whom\b|\bwho (?:was|is|led|won|brokered)\b"),
     ("place", r"^\W*where\b|\bwhere (?:did|was|were|is|are|do|does)\b|\b(?:which|what|in what|in which) (?:city|"
@@ -52,12 +56,16 @@ _COMPOUND = re.compile(r"(?:,|\band)\s+(?:and\s+)?(?:who|what|when|where|which|w
 _WH = re.compile(r"\b(?:who|what|when|where|which|why|how|whom|whose)\b|^\W*(?:is|are|was|were|did|does|do|has|have|"
                  r"had|can|could|will|would|should)\b", re.I)
 _PLURAL = re.compile(r"\bname (?:them|all|those|these|two|three|four|five)\b|\blist (?:them|the|all)\b|\bwhich "
-                     r"[a-z]+(?:ies|[^s]s)\b|\bwho (?:were|are)\b", re.I)
+                     rf"[a-z]+(?:ies|[^s]s)\b|\bwho (?:were|are)\b|\bwhich {_MODIFIERS}(?:{_GROUPS})\b", re.I)
 _COMPILED = [(name, re.compile(pattern, re.I)) for name, pattern in _PATTERNS]
 _HOW_MANY = re.compile(r"\bhow many (?:more |fewer )?([a-z][\w-]*)", re.I)
+# A named subject: capitalised words, or a name joined by "of", "on", "for" or "the", which may start with "the"
+# ("the Commission on the Limits of the Continental Shelf"; not "the Kyrgyz", whose next word may be a noun).
+_NAMED = (r"(?:(?:the\s+)?(?:[A-Z][\w-]*\s+)+(?:(?:of|on|for|the)\s+)+[A-Z][\w-]*\s+(?:(?:(?:of|on|for|the)\s+)*"
+          r"[A-Z][\w-]*\s+)*|(?:[A-Z][\w-]*\s+)+)")
 _PREDICATE = re.compile(r"\b(?:[Ww]ho|[Ww]hat|[Ww]hen|[Ww]here|[Ww]hich|[Ww]hy|[Hh]ow|[Ww]hom)\b[^?]*?\b"
-                        r"(?:(?:did|does|do)\s+(?:[A-Z][\w-]*\s+)+(?:[a-z]+ly\s+)?([a-z][\w-]*(?:ss|[^s\W]))|(?:was|were|is|are|has|have|"
-                        r"had)\s+(?:[A-Z][\w-]*\s+)+(?:[a-z]+ly\s+)?([a-z][\w-]*(?:ed|en|wn)|"
+                        rf"(?:(?:did|does|do)\s+{_NAMED}(?:[a-z]+ly\s+)?([a-z][\w-]*(?:ss|[^s\W]))|(?:was|were|is|are|has|have|"
+                        rf"had)\s+{_NAMED}(?:[a-z]+ly\s+)?([a-z][\w-]*(?:ed|en|wn)|"
                         rf"{'|'.join(sorted(participles(), key=len, reverse=True))}))\b")
 # "What was the turnout in ...?", "What is Belarus's population?": the asked attribute is the noun after the article
 # or possessive (up to two modifiers before it), followed by a preposition, a comma or the end of the question.
@@ -97,6 +105,15 @@ _NUMBER_WORDS = (
     r"billions?|trillions?|dozens?|half|halves|quarters?|thirds?|fifths?|tenths?|percent|per cent|percentage|"
     r"twice|double|doubled|tripled|single")
 _QUANTITY = re.compile(rf"\d[\d,.]*\d%?|\d%?|%|\b(?:{_NUMBER_WORDS})\b", re.I)
+# A share of a whole ("a third", "half", "80.1 percent"), which answers "what share ...?" but counts nothing: it is
+# no answer to "how many kroner ...?" unless a multiplier follows ("half a million").
+_PROPORTION = re.compile(r"\d[\d,.]*\s?(?:%|percent\b|per cent\b)|\b(?:half|halves|(?:a|an|one|two|three|four)[\s-]+"
+                         r"(?:thirds?|quarters?|fifths?|tenths?)|percent|per cent)\b(?!\s+(?:a\s+)?(?:million|billion|"
+                         r"thousand|hundred|dozen))", re.I)
+_KIND_NOUN = re.compile(r"\b(?:which|what) (?:[\w-]+ )?(party|company|organi[sz]ation|bank|newspaper|agency|"
+                        r"movement|alliance|firm|bloc|group|institution|body|committee|commission|ministry)\b", re.I)
+_ASKS_PROPORTION = re.compile(r"\b(?:what|which) (?:percentage|proportion|share|fraction|portion|part|per ?cent)\b|"
+                              r"\bhow much of\b|\bhow many of\b", re.I)
 _DURATION = re.compile(r"\b(?:several|few|many|weeks?|months?|years?|days?|hours?|decades?|minutes?)\b", re.I)
 _MONTHS = r"January|February|March|April|May|June|July|August|September|October|November|December"
 _DATE = re.compile(rf"\b(?:1[5-9]\d\d|20\d\d)s?\b|\b(?:{_MONTHS})\b", re.I)
@@ -173,8 +190,10 @@ def expected_type(question: str) -> str | None:
 
 def typed_items(sentence: str, kind: str, question: str) -> list[str]:
     """The things of the asked-for kind in a sentence (names the question already contains do not count)."""
+    if kind == "quantity" and _ASKS_PROPORTION.search(question):
+        return [m.group(0) for m in _PROPORTION.finditer(sentence)]
     if kind == "quantity":
-        found = quantities(sentence)
+        found = quantities(sentence, shares=not counts_asked(question))
         duration = re.search(r"\bhow long\b", question, re.I)
         return found + ([m.group(0) for m in _DURATION.finditer(sentence)] if duration else [])
     if kind == "price":  # any currency, named or not: a figure is what a price question needs
@@ -244,8 +263,20 @@ def counts_other(sentence: str) -> bool:
 
 
 def counts_asked(question: str) -> bool:
-    """Whether the question asks "how many X" (a count of a thing it names)."""
-    return bool(_HOW_MANY.search(question))
+    """Whether the question asks "how many X" (a count of a thing it names, not "how many of" them)."""
+    return bool(_HOW_MANY.search(question)) and not _ASKS_PROPORTION.search(question)
+
+
+def kind_noun(question: str) -> str | None:
+    """The kind of body a "which ...?" question asks the name of ("Which *company* ...?", "which mining firm"): a
+    name answers it only where the sentence says it is one ("Narsaq" is no company); None for other questions."""
+    m = _KIND_NOUN.search(question)
+    return m.group(1).lower() if m else None
+
+
+def asks_share(question: str) -> bool:
+    """Whether the question asks what share of a whole something is ("What portion of Greenlanders ...?")."""
+    return bool(_ASKS_PROPORTION.search(question))
 
 
 def speech(text: str) -> set[str]:
@@ -284,11 +315,15 @@ def dates(text: str) -> str:
     return " ".join(m.group(0) for m in _DATE.finditer(text))
 
 
-def quantities(sentence: str) -> list[str]:
-    """Numbers, percentages and number words; a year ("2014") or a day of the month ("9 August") is no quantity."""
+def quantities(sentence: str, *, shares: bool = True) -> list[str]:
+    """Numbers, percentages and number words; a year ("2014") or a day of the month ("9 August") is no quantity,
+    and with `shares=False` nor is a share of a whole ("a third", "80 percent")."""
     out = []
+    share_spans = [] if shares else [m.span() for m in _PROPORTION.finditer(sentence)]
     for m in _QUANTITY.finditer(sentence):
         token, after = m.group(0), sentence[m.end():m.end() + 12]
+        if any(lo <= m.start() < hi for lo, hi in share_spans):
+            continue
         if re.fullmatch(r"(?:1[5-9]\d\d|20\d\d)", token) or (token.isdigit() and re.match(rf"\s+(?:{_MONTHS})\b",
                                                                                         after)):
             continue
