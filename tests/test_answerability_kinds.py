@@ -1,0 +1,122 @@
+"""What kind of answer a question wants, from rules first met on the arctic suite's dev split: names behind a
+modifier ("which nine states"), a share of a whole (answers "what portion", never "how many kroner"), the kind of
+body a name must be said to be ("which company"), a verb after a long institutional name, a year after "since"
+(how long, not when), and the heading a passage stands under. Unit checks, then the answerability stage over a
+small corpus written for this test, each rule both ways."""
+
+import pytest
+
+from assistant.chunking import chunk_document
+from assistant.documents import load
+from assistant.questions import expected_type, kind_noun, predicate, typed_items
+
+from .corpora import assistant_over, named_check
+
+DOCS = {
+    "islands.md": """# The Vessel Islands
+
+The Vessel Islands lie in the northern sea, far from the mainland. Nella, the only town, is home to about a third
+of the islanders.
+
+The other pillar of the economy is an annual grant from Ostmark, which covers around half of public revenue.
+
+The most disputed mine, at Kargfell near Tolby in the south, combined zinc with uranium.
+
+The fishing company Nordhav Trading runs the harbour at Nella under a lease from the island council.
+
+The accord was signed at Harwick in 1921 by seven states, in the talks that followed the long war.
+
+The islands voted in 2020. Governor Ilsa Marr, in office since 1994, was re-elected with a large majority.
+""",
+}
+
+
+@pytest.fixture(scope="module")
+def islands(tmp_path_factory, embeddings):
+    """An assistant over the islands document, ingested once."""
+    return assistant_over(tmp_path_factory, "islands", DOCS, embeddings)
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("Which nine states originally signed the accord?", "names"),
+    ("Which non-Arctic countries are observers?", "names"),
+    ("Which political parties hold seats in the council?", "names"),
+    ("Which year was it signed in?", "date"),
+    ("Which mining company runs the pit?", "names"),
+])
+def test_names_are_asked_for_behind_modifiers(question, kind):
+    assert expected_type(question) == kind
+
+
+@pytest.mark.parametrize(("question", "verb"), [
+    ("What did the Commission on the Limits of the Continental Shelf recommend on the submission?", "recommend"),
+    ("What did Bank of Ostmark decide?", "decide"),
+    ("Why did the Vessel head of state step down?", None),  # "head" is a noun: no verb is read after "the Vessel"
+    ("What post did Marr hold?", "hold"),
+])
+def test_the_asked_verb_after_a_long_institutional_name(question, verb):
+    assert predicate(question) == verb
+
+
+def test_a_share_answers_what_portion_and_never_how_many():
+    share = "Nella, the only town, is home to about a third of the islanders."
+    assert typed_items(share, "quantity", "Roughly what portion of islanders live in Nella?") == ["a third"]
+    grant = "The annual grant from Ostmark covers around half of public revenue."
+    assert typed_items(grant, "quantity", "How many kroner does the annual grant amount to?") == []
+    assert typed_items(grant, "quantity", "How much of public revenue does the grant cover?") == ["half"]
+    assert "half" in typed_items("About half a million people protested.", "quantity", "How many people protested?")
+
+
+def test_the_kind_of_body_a_which_question_names():
+    assert kind_noun("Which company is behind the Kargfell mine?") == "company"
+    assert kind_noun("Which mining firm runs it?") == "firm"
+    assert kind_noun("Which states signed the accord?") is None
+
+
+def test_a_share_in_a_sentence_on_the_subject_answers_what_portion(islands):
+    answer = islands.ask("Roughly what portion of the islanders reside in Nella?")
+    assert not answer.refused, answer.checks
+    assert "a third" in answer.text
+    assert named_check(answer, "answer_type").passed
+
+
+def test_a_share_is_no_count_of_money(islands):
+    answer = islands.ask("How many kroner is the annual grant from Ostmark?")
+    assert answer.refused and answer.partial, answer.text
+    assert not named_check(answer, "answer_type").passed
+
+
+def test_a_place_is_no_company_and_a_company_is_one(islands):
+    place = islands.ask("Which company is behind the disputed zinc and uranium mine at Kargfell?")
+    assert place.refused and place.partial, place.text
+    assert not named_check(place, "answer_type").passed
+    company = islands.ask("Which company runs the harbour at Nella?")
+    assert not company.refused, company.checks
+    assert "Nordhav Trading" in company.text
+
+
+def test_a_count_of_states_does_not_name_them(islands):
+    answer = islands.ask("Which seven states signed the accord at Harwick?")
+    assert answer.refused, answer.text
+    assert not named_check(answer, "answer_type").passed
+
+
+def test_since_a_year_tells_how_long_not_when(islands):
+    answer = islands.ask("With what majority was Governor Ilsa Marr re-elected in 2020?")
+    assert "since 1994" in answer.text and not answer.refused, answer.checks  # set in its paragraph's 2020
+
+
+def test_the_heading_a_passage_stands_under_sets_its_time(tmp_path, tmp_path_factory, embeddings):
+    text = ("# Rivermark\n\nRivermark is a small republic on the coast.\n\n## The crisis of 2020\n\n"
+            + "\n\n".join(f"Filler paragraph {n} about the harbour trade and the fishing fleet of the coast, which "
+                          f"grew every decade." for n in range(6))
+            + "\n\nThe parliament dissolved itself and the ministers resigned.\n")
+    path = tmp_path / "rivermark.md"
+    path.write_text(text, encoding="utf-8")
+    last = chunk_document(load(path, root=tmp_path))[-1]
+    assert last.section == "The crisis of 2020" and "2020" not in last.text
+    assistant = assistant_over(tmp_path_factory, "rivermark", {"rivermark.md": text}, embeddings)
+    answer = assistant.ask("What happened to the parliament of Rivermark in 2020?")
+    time = named_check(answer, "time")
+    assert time is None or time.passed, answer.text
+    assert "dissolved" in answer.text
