@@ -112,6 +112,8 @@ _PROPORTION = re.compile(r"\d[\d,.]*\s?(?:%|percent\b|per cent\b)|\b(?:half|halv
                          r"thousand|hundred|dozen))", re.I)
 _KIND_NOUN = re.compile(r"\b(?:which|what) (?:[\w-]+ )?(party|company|organi[sz]ation|bank|newspaper|agency|"
                         r"movement|alliance|firm|bloc|group|institution|body|committee|commission|ministry)\b", re.I)
+_GROUP_NOUN = re.compile(rf"\bwhich {_MODIFIERS}({_GROUPS})\b", re.I)
+_GENERIC = frozenset(terms("people members"))
 _ASKS_PROPORTION = re.compile(r"\b(?:what|which) (?:percentage|proportion|share|fraction|portion|part|per ?cent)\b|"
                               r"\bhow much of\b|\bhow many of\b", re.I)
 _DURATION = re.compile(r"\b(?:several|few|many|weeks?|months?|years?|days?|hours?|decades?|minutes?)\b", re.I)
@@ -270,8 +272,9 @@ def counts_asked(question: str) -> bool:
 def kind_noun(question: str) -> str | None:
     """The kind of body a "which ...?" question asks the name of ("Which *company* ...?", "which mining firm"): a
     name answers it only where the sentence says it is one ("Narsaq" is no company); None for other questions."""
-    m = _KIND_NOUN.search(question)
-    return m.group(1).lower() if m else None
+    m = _KIND_NOUN.search(question) or _GROUP_NOUN.search(question) or _HOW_MANY.search(question)
+    word = m.group(1).lower() if m else None
+    return None if not word or word in STOPWORDS or stem(word) in FRAMING | _GENERIC else word
 
 
 def asks_share(question: str) -> bool:
