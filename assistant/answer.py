@@ -101,6 +101,7 @@ class ExtractiveAnswerer(RunnableSerializable[dict, Draft]):
     min_evidence: float = 0.12
     max_sentences: int = 3
     semantic_weight: float = 0.6
+    subject_match: float = 0.6
     name: str = "extractive"
 
     def invoke(self, input: dict, config=None, **kwargs) -> Draft:
@@ -109,7 +110,8 @@ class ExtractiveAnswerer(RunnableSerializable[dict, Draft]):
         query = input.get("search_query") or question
         candidates = candidate_sentences(passages)
         prof = profile(query, self.idf)
-        on_subject = [carries_subject(prof, c.text, _context(passages[c.passage - 1], c.text)) for c in candidates]
+        on_subject = [carries_subject(prof, c.text, _context(passages[c.passage - 1], c.text), close=self.close)
+                      for c in candidates]
         scores, coverage = self.score(query, candidates, only=on_subject if any(on_subject) else None)
         evidence = float(scores.max()) if len(candidates) else 0.0
         scores = self.prefer_typed(scores, candidates, prof, query)
@@ -123,6 +125,10 @@ class ExtractiveAnswerer(RunnableSerializable[dict, Draft]):
             draft.text = compose(self.cover_subjects(prof, chosen, candidates, scores, passages))
             draft.refused, draft.decision = False, "answered"
         return draft
+
+    def close(self, wanted: list[str], sentence: str) -> bool:
+        """Whether the sentence holds a word close in meaning to one of the wanted key words."""
+        return self.embeddings.close_word(wanted, sentence, self.subject_match)
 
     def score(self, query: str, candidates: list[Candidate], *,
               only: list[bool] | None = None) -> tuple[np.ndarray, list[set[str]]]:

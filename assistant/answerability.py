@@ -75,6 +75,7 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
     min_semantic: float = 0.4
     min_typed_coverage: float = 0.5
     predicate_match: float = 0.55
+    subject_match: float = 0.6
     name: str = "answerability"
 
     def invoke(self, input: Draft, config=None, **kwargs) -> Draft:
@@ -195,7 +196,7 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
             about = share >= self.min_typed_coverage or bool(tally) or (bool(items) and asks_share(question))
             said_to_be = not kind_noun(question) or self.holds(kind_noun(question), [sentence])
             if items and about and said_to_be and not self.counts_elsewhere(prof, question, sentence, tally) and \
-                    carries_subject(focused, sentence, _text(draft, cited, sentence, surveys=False)):
+                    carries_subject(focused, sentence, _text(draft, cited, sentence, surveys=False), close=self.close):
                 draft.checks.append(Check(check="answer_type", passed=True, terms=tuple(items[:5]),
                                           detail=f"asked for {prof.kind}; found {_join(items[:3])}"))
                 return draft
@@ -210,6 +211,10 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
         if not prof.focus or tally or not counts_asked(question):
             return False
         return counts_other(sentence) and not name_in(prof.focus, set(terms(sentence)))
+
+    def close(self, wanted: list[str], sentence: str) -> bool:
+        """Whether the sentence holds a word close in meaning to one of the wanted key words."""
+        return self.embeddings.close_word(wanted, sentence, self.subject_match)
 
     def key_coverage(self, prof: Profile, sentence: str) -> tuple[float, list[str]]:
         """IDF-weighted share of the question's key terms the sentence carries, exactly or as a close word."""

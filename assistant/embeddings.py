@@ -121,6 +121,17 @@ class MiniLMEmbeddings(Embeddings):
                 self._cache.popitem(last=False)
         return np.stack([known[t] for t in texts]) if texts else np.zeros((0, DIMENSIONS), np.float32)
 
+    def close_word(self, wanted: list[str], text: str, threshold: float) -> bool:
+        """Whether a word of the text is close in meaning to one of the wanted words (cosine of single-word
+        embeddings at least `threshold`): "island" for "archipelago", where the sentence never repeats the word."""
+        from .text import STOPWORDS, words
+
+        content = [w for w in dict.fromkeys(words(text)) if w not in STOPWORDS and len(w) > 2]
+        if not wanted or not content:
+            return False
+        vectors = self.encode_cached(list(wanted) + content)
+        return bool((vectors[:len(wanted)] @ vectors[len(wanted):].T).max() >= threshold)
+
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """LangChain hook: bulk document embedding."""
         return self.encode(list(texts)).tolist()

@@ -113,6 +113,9 @@ _PROPORTION = re.compile(r"\d[\d,.]*\s?(?:%|percent\b|per cent\b)|\b(?:half|halv
 _KIND_NOUN = re.compile(r"\b(?:which|what) (?:[\w-]+ )?(party|company|organi[sz]ation|bank|newspaper|agency|"
                         r"movement|alliance|firm|bloc|group|institution|body|committee|commission|ministry)\b", re.I)
 _GROUP_NOUN = re.compile(rf"\bwhich {_MODIFIERS}({_GROUPS})\b", re.I)
+_SMALL_NUMBERS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+                  "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"]
+_GROUP_COUNT = re.compile(rf"\b(\d+|{'|'.join(_SMALL_NUMBERS)})\s+(?:[\w-]+\s+)?(?:{_GROUPS}|nations|states)\b", re.I)
 _GENERIC = frozenset(terms("people members"))
 _ASKS_PROPORTION = re.compile(r"\b(?:what|which) (?:percentage|proportion|share|fraction|portion|part|per ?cent)\b|"
                               r"\bhow much of\b|\bhow many of\b", re.I)
@@ -212,8 +215,19 @@ def typed_items(sentence: str, kind: str, question: str) -> list[str]:
     if kind == "person":
         return names + [m.group(0) for m in _PERSON_ROLES.finditer(sentence)]
     if kind == "names" and _PLURAL.search(question):
-        return listed(sentence, names)  # "which countries ... name them" wants a list of at least two names
+        found = listed(sentence, names)  # "which countries ... name them" wants a list of at least two names
+        return found if len(found) >= min(group_count(sentence), 3) else []
     return names
+
+
+def group_count(sentence: str) -> int:
+    """How many members of a group the sentence says there are ("Thirteen non-Arctic states", "9 countries"), 0
+    when it gives no such count: a sentence that counts them names them only in a list of at least three (or all)."""
+    best = 0
+    for m in _GROUP_COUNT.finditer(sentence):
+        token = m.group(1).lower()
+        best = max(best, int(token) if token.isdigit() else _SMALL_NUMBERS.index(token) + 1)
+    return best
 
 
 def asks_holder(question: str) -> bool:
@@ -427,13 +441,17 @@ def name_in(name: str, vocabulary: set[str]) -> bool:
     return any(all(term_in(t, vocabulary) for t in terms(form)) for form in forms(name))
 
 
-def carries_subject(prof: Profile, sentence: str, passage: str = "") -> bool:
+def carries_subject(prof: Profile, sentence: str, passage: str = "", *,
+                    close: Callable[[list[str], str], bool] | None = None) -> bool:
     """The sentence names one of the question's subjects (its specific names), or its passage does and the sentence
-    holds one of the question's key terms; for a question with no names, the sentence holds one of its key terms."""
+    holds one of the question's key terms (or, with `close`, a word close in meaning to one); for a question with no
+    names, the sentence holds one of its key terms."""
     vocabulary = set(terms(sentence))
     if prof.subjects:
         if any(name_in(n, vocabulary) for n in prof.subjects):
             return True
+        if not any(name_in(n, set(terms(passage))) for n in prof.subjects):
+            return False
         held = any(term_in(t, vocabulary) for t in prof.key_words)
-        return held and any(name_in(n, set(terms(passage))) for n in prof.subjects)
+        return held or (close is not None and bool(prof.key_words) and close(list(prof.key_words.values()), sentence))
     return not prof.key_words or any(term_in(t, vocabulary) for t in prof.key_words)

@@ -8,7 +8,7 @@ import pytest
 
 from assistant.chunking import chunk_document
 from assistant.documents import load
-from assistant.questions import expected_type, kind_noun, predicate, typed_items
+from assistant.questions import expected_type, group_count, kind_noun, predicate, typed_items
 
 from .corpora import assistant_over, named_check
 
@@ -16,7 +16,7 @@ DOCS = {
     "islands.md": """# The Vessel Islands
 
 The Vessel Islands lie in the northern sea, far from the mainland. Nella, the only town, is home to about a third
-of the islanders.
+of the islanders. Counting every island, the whole group covers roughly four thousand square kilometres.
 
 The other pillar of the economy is an annual grant from Ostmark, which covers around half of public revenue.
 
@@ -67,10 +67,28 @@ def test_a_share_answers_what_portion_and_never_how_many():
     assert "half" in typed_items("About half a million people protested.", "quantity", "How many people protested?")
 
 
-def test_the_kind_of_body_a_which_question_names():
+def test_the_noun_a_which_or_how_many_question_asks_about():
     assert kind_noun("Which company is behind the Kargfell mine?") == "company"
     assert kind_noun("Which mining firm runs it?") == "firm"
-    assert kind_noun("Which states signed the accord?") is None
+    assert kind_noun("Which nine states signed the accord?") == "states"
+    assert kind_noun("How many kroner is the grant?") == "kroner"
+    assert kind_noun("How many people live there?") is None  # too general to be missed
+    assert kind_noun("Which countries signed it?") is None  # a list of country names need not say "countries"
+    assert kind_noun("What did the council decide?") is None
+
+
+def test_a_sentence_that_counts_a_group_names_it_only_in_a_list():
+    question = "Which non-member states are observers?"
+    summary = "Thirteen non-member states hold observer status, several of them European and some from Asia."
+    assert group_count(summary) == 13 and typed_items(summary, "names", question) == []
+    full = "The two observer states, Ostmark and Vessel, joined in 1998."
+    assert typed_items(full, "names", question) == ["Ostmark", "Vessel"]
+
+
+def test_a_sentence_about_the_subject_in_other_words_is_on_subject(islands):
+    answer = islands.ask("How big is the Vessel archipelago?")
+    assert not answer.refused, answer.checks
+    assert "square kilometres" in answer.text  # the sentence says "the whole group" and "island", never "archipelago"
 
 
 def test_a_share_in_a_sentence_on_the_subject_answers_what_portion(islands):
