@@ -13,7 +13,7 @@ from pydantic import ConfigDict
 from .embeddings import MiniLMEmbeddings
 from .models import Check, Draft, Passage
 from .prompts import load_prompt
-from .questions import Profile, carries_subject, name_in, profile, typed_items
+from .questions import Profile, carries_subject, name_in, opens_with_pronoun, profile, typed_items
 from .text import STOPWORDS, collapse, sentence_spans, surroundings, terms
 
 __all__ = ["Candidate", "Draft", "ExtractiveAnswerer", "candidate_sentences", "compose", "prose_pieces"]
@@ -121,7 +121,8 @@ class ExtractiveAnswerer(RunnableSerializable[dict, Draft]):
         draft.checks.append(Check(check="evidence", passed=passed, detail=f"best sentence scores {evidence:.2f}; "
                                   f"the threshold is {self.min_evidence:.2f}"))
         if passed:
-            chosen = self.select(candidates, scores, coverage, on_subject)
+            chosen = with_antecedents(self.select(candidates, scores, coverage, on_subject), candidates, scores,
+                                      passages, self.max_sentences)
             draft.text = compose(self.cover_subjects(prof, chosen, candidates, scores, passages))
             draft.refused, draft.decision = False, "answered"
         return draft
@@ -191,6 +192,40 @@ class ExtractiveAnswerer(RunnableSerializable[dict, Draft]):
         kept = sorted((c for c in chosen if c not in added), key=rank.__getitem__, reverse=True)
         picked = (added + kept)[:max(self.max_sentences, len(added))]
         return sorted(dict.fromkeys(picked), key=lambda c: (c.passage, c.start))
+
+
+def with_antecedents(chosen: list[Candidate], candidates: list[Candidate], scores: np.ndarray,
+                     passages: list[Passage], limit: int) -> list[Candidate]:
+    """A sentence opening with a pronoun ("They are the Aleut ...") is quoted with the sentence before it in its
+    paragraph, which says what the pronoun stands for: brought in for the best sentence (the weakest other one
+    making room), otherwise (or when its passage starts with it) the pronoun sentence is left out."""
+    rank = {c: scores[i] for i, c in enumerate(candidates)}
+    best = max(chosen, key=rank.__getitem__)
+    kept = list(chosen)
+    for c in chosen:
+        before = _antecedent(c, candidates, passages)
+        if not opens_with_pronoun(c.text) or before in kept or (before is None and c is best):
+            continue
+        if c is best:
+            others = sorted((o for o in kept if o is not best), key=rank.__getitem__)
+            kept = [o for o in kept if len(kept) < limit or o is not others[0]] if others else kept
+            kept.append(before)
+        else:
+            kept.remove(c)
+    return sorted(kept, key=lambda c: (c.passage, c.start))
+
+
+def _antecedent(sentence: Candidate, candidates: list[Candidate], passages: list[Passage]) -> Candidate | None:
+    """The sentence right before this one in the same paragraph of its document, if its passage shows both (the
+    candidate may be credited to another passage holding the same sentence)."""
+    chunk = passages[sentence.passage - 1].chunk
+    earlier = [c for c in candidates if c.doc_id == sentence.doc_id and chunk.start <= c.start and
+               c.end <= sentence.start]
+    if not earlier:
+        return None
+    before = max(earlier, key=lambda c: c.start)
+    between = chunk.text[before.end - chunk.start:sentence.start - chunk.start]
+    return None if "\n\n" in between or between.strip() else before
 
 
 def compose(chosen: list[Candidate]) -> str:

@@ -49,6 +49,7 @@ from .questions import (
     inflects,
     kind_noun,
     listed,
+    measured,
     name_in,
     new_names,
     profile,
@@ -160,9 +161,11 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
         ("What was the *turnout* ...?") named in a quoted sentence; for "How did X explain ...?" a quoted sentence
         naming X and reporting what was said; for "Why did X do V?" a reason wherever a quoted sentence states V."""
         vocabulary = set(terms(" ".join(sentences)))
-        if prof.attribute and not term_in(stem(prof.attribute), vocabulary):
+        if prof.attribute and not term_in(stem(prof.attribute), vocabulary) and \
+                not any(measured(prof.attribute, s) for s in sentences):
             return Check(check="attribute", passed=False, terms=(prof.attribute,), detail=(
-                f"the question asks for the “{prof.attribute}”; no quoted sentence names it or a word of its family"))
+                f"the question asks for the “{prof.attribute}”; no quoted sentence names it, a word of its family or "
+                "a figure in its unit"))
         if prof.explainer and not any(speech(s) and name_in(prof.explainer, set(terms(s))) for s in sentences):
             return Check(check="reported_speech", passed=False, terms=(prof.explainer,), detail=(
                 f"the question asks how {prof.explainer} explained something; no quoted sentence naming "
@@ -196,7 +199,8 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
             about = share >= self.min_typed_coverage or bool(tally) or (bool(items) and asks_share(question))
             said_to_be = not kind_noun(question) or self.holds(kind_noun(question), [sentence])
             if items and about and said_to_be and not self.counts_elsewhere(prof, question, sentence, tally) and \
-                    carries_subject(focused, sentence, _text(draft, cited, sentence, surveys=False), close=self.close):
+                    carries_subject(focused, sentence, _text(draft, cited, sentence, surveys=False),
+                                    close=self.close):
                 draft.checks.append(Check(check="answer_type", passed=True, terms=tuple(items[:5]),
                                           detail=f"asked for {prof.kind}; found {_join(items[:3])}"))
                 return draft

@@ -64,10 +64,13 @@ class LexicalIndex:
         return self._bm25 is not None and term in self._bm25.vocab_dict
 
     def contains(self, term: str) -> bool:
-        """Whether any stored chunk contains the term, a word of the same stem ("Asian" for "Asia") or a hyphenated
-        word of which it is a part ("Nagorno-Karabakh" for "Karabakh")."""
+        """Whether any stored chunk contains the term, a word of the same stem ("Asian" for "Asia"), a hyphenated
+        word of which it is a part ("Nagorno-Karabakh" for "Karabakh") or, for a hyphenated term, each of its parts
+        ("Arktika class" for "Arktika-class")."""
         if self._bm25 is None or self.has_term(term):
             return self._bm25 is not None
+        if "-" in term.strip("-"):
+            return all(self.contains(part) for part in term.split("-") if part)
         if self._vocabulary is None:
             self._vocabulary = sorted(str(word) for word in self._bm25.vocab_dict)
             self._parts = frozenset(part for word in self._vocabulary if "-" in word for part in word.split("-"))

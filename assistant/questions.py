@@ -29,7 +29,8 @@ FRAMING = frozenset(terms(
     "reacted reaction approach approaches do doing done thing things city cities town country countries region "
     "place places location capital person persons who individual come came coming know known think thought see "
     "seen use used want wanted need needed try tried keep kept put let seem seemed look looked find found given "
-    "tell told ask asked long taking taken together whole overall general generally really actually"))
+    "tell told ask asked long taking taken together whole overall general generally really actually "
+    "grant granted gain gained obtain obtained"))  # "was X granted Y": what is asked is Y
 
 # Plural nouns a "which ...?" question asks names of, with up to two words before them ("which nine states",
 # "which non-Arctic countries").
@@ -113,9 +114,24 @@ _PROPORTION = re.compile(r"\d[\d,.]*\s?(?:%|percent\b|per cent\b)|\b(?:half|halv
 _KIND_NOUN = re.compile(r"\b(?:which|what) (?:[\w-]+ )?(party|company|organi[sz]ation|bank|newspaper|agency|"
                         r"movement|alliance|firm|bloc|group|institution|body|committee|commission|ministry)\b", re.I)
 _GROUP_NOUN = re.compile(rf"\bwhich {_MODIFIERS}({_GROUPS})\b", re.I)
+_PRONOUN = re.compile(r"(?:It|They|He|She|Its|Their|His|Her|These|Those)\b")
+# The units a measured attribute is given in, by the attribute's stem.
+_UNITS = {stem(attribute): units for attribute, units in (
+    ("population", "people|inhabitants|residents|citizens|persons"),
+    ("area", "square (?:kilometres|kilometers|miles|metres|meters)|km2|km²|hectares|acres"),
+    ("size", "square (?:kilometres|kilometers|miles|metres|meters)|km2|km²|hectares|acres"),
+    ("length", "(?:kilometres|kilometers|km|miles|metres|meters) long|long"),
+    ("height", "(?:metres|meters|feet|m) (?:high|tall)|high|tall"),
+    ("depth", "(?:metres|meters|feet|m) deep|deep"),
+    ("width", "(?:kilometres|kilometers|km|miles|metres|meters) wide|wide"),
+    ("age", "years old|old"),
+    ("duration", "days|weeks|months|years|hours"),
+)}
+_VAGUE = "a number of|several|many|various|numerous|dozens of"  # counts a group as at least three
 _SMALL_NUMBERS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
                   "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"]
-_GROUP_COUNT = re.compile(rf"\b(\d+|{'|'.join(_SMALL_NUMBERS)})\s+(?:[\w-]+\s+)?(?:{_GROUPS}|nations|states)\b", re.I)
+_GROUP_COUNT = re.compile(rf"\b(\d+|{'|'.join(_SMALL_NUMBERS)}|{_VAGUE})\s+(?:[\w-]+\s+)?(?:{_GROUPS}|governments)\b",
+                          re.I)
 _GENERIC = frozenset(terms("people members"))
 _ASKS_PROPORTION = re.compile(r"\b(?:what|which) (?:percentage|proportion|share|fraction|portion|part|per ?cent)\b|"
                               r"\bhow much of\b|\bhow many of\b", re.I)
@@ -221,12 +237,14 @@ def typed_items(sentence: str, kind: str, question: str) -> list[str]:
 
 
 def group_count(sentence: str) -> int:
-    """How many members of a group the sentence says there are ("Thirteen non-Arctic states", "9 countries"), 0
-    when it gives no such count: a sentence that counts them names them only in a list of at least three (or all)."""
+    """How many members of a group the sentence says there are ("Thirteen non-Arctic states", "9 countries"; three for
+    "a number of other governments"), 0 when it gives no such count: a sentence that counts them names them only in
+    a list of at least three (or all)."""
     best = 0
     for m in _GROUP_COUNT.finditer(sentence):
         token = m.group(1).lower()
-        best = max(best, int(token) if token.isdigit() else _SMALL_NUMBERS.index(token) + 1)
+        count = int(token) if token.isdigit() else 3 if token not in _SMALL_NUMBERS else _SMALL_NUMBERS.index(token) + 1
+        best = max(best, count)
     return best
 
 
@@ -281,6 +299,20 @@ def counts_other(sentence: str) -> bool:
 def counts_asked(question: str) -> bool:
     """Whether the question asks "how many X" (a count of a thing it names, not "how many of" them)."""
     return bool(_HOW_MANY.search(question)) and not _ASKS_PROPORTION.search(question)
+
+
+def opens_with_pronoun(sentence: str) -> bool:
+    """Whether the sentence opens with a pronoun ("They are ..."), so it is about what the one before it names."""
+    return bool(_PRONOUN.match(sentence))
+
+
+def measured(attribute: str, sentence: str) -> bool:
+    """Whether the sentence gives the attribute as a figure in its unit ("some 2,500 people" is a population, "about
+    1,800 kilometres long" a length), though it never names the attribute."""
+    units = _UNITS.get(stem(attribute))
+    if not units or not quantities(sentence):
+        return False
+    return bool(re.search(rf"\b(?:{units})\b", sentence, re.I))
 
 
 def kind_noun(question: str) -> str | None:
@@ -431,8 +463,11 @@ def profile(question: str, idf: Callable[[str], float]) -> Profile:
 def term_in(term: str, vocabulary: set[str]) -> bool:
     """Exact term match, a shared stem of 5+ letters ("Belarus" ~ "Belarusian", "Kyrgyz" ~ "Kyrgyzstan"), a
     4-letter name and its demonym ("Asia" ~ "Asian", "Iran" ~ "Iranian"), or a part of a hyphenated word
-    ("Karabakh" in "Nagorno-Karabakh")."""
-    return term in vocabulary or any(same_stem(term, v) or ("-" in v and term in v.split("-")) for v in vocabulary)
+    ("Karabakh" in "Nagorno-Karabakh"), and a hyphenated term whose parts all are ("Arktika class")."""
+    if term in vocabulary or any(same_stem(term, v) or ("-" in v and term in v.split("-")) for v in vocabulary):
+        return True
+    parts = [p for p in term.split("-") if p]
+    return len(parts) > 1 and all(term_in(p, vocabulary) for p in parts)
 
 
 def name_in(name: str, vocabulary: set[str]) -> bool:

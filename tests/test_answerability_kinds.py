@@ -8,7 +8,7 @@ import pytest
 
 from assistant.chunking import chunk_document
 from assistant.documents import load
-from assistant.questions import expected_type, group_count, kind_noun, predicate, typed_items
+from assistant.questions import expected_type, group_count, kind_noun, measured, predicate, typed_items
 
 from .corpora import assistant_over, named_check
 
@@ -25,6 +25,17 @@ The most disputed mine, at Kargfell near Tolby in the south, combined zinc with 
 The fishing company Nordhav Trading runs the harbour at Nella under a lease from the island council.
 
 The accord was signed at Harwick in 1921 by seven states, in the talks that followed the long war.
+
+The Storm class, a new generation of ferries, can carry about four hundred passengers each.
+
+Tolby is the second settlement, with some 800 people, and the home of the islands' only school.
+
+After a referendum in 2008, the Home Rule Act came into force on 1 May 2009, the islands' national day.
+
+Four bodies advise the island council on fishing. They are the Fishers' Guild, the Harbour Board, the Net Makers'
+Union and the Elders' Circle, each advising the island council on fishing in turn.
+""",
+    "governor.md": """# The Governor
 
 The islands voted in 2020. Governor Ilsa Marr, in office since 1994, was re-elected with a large majority.
 """,
@@ -138,3 +149,30 @@ def test_the_heading_a_passage_stands_under_sets_its_time(tmp_path, tmp_path_fac
     time = named_check(answer, "time")
     assert time is None or time.passed, answer.text
     assert "dissolved" in answer.text
+
+
+def test_a_hyphenated_name_is_known_by_its_parts(islands):
+    answer = islands.ask("How many passengers can Storm-class ferries carry?")
+    assert named_check(answer, "unknown_names").passed, answer.text  # the text writes "the Storm class"
+    assert not answer.refused and "four hundred" in answer.text
+
+
+def test_a_figure_in_the_unit_of_the_asked_attribute_answers_it(islands):
+    answer = islands.ask("What is the population of Tolby?")
+    assert not answer.refused, answer.checks  # "some 800 people": a population, though the word is not there
+    assert measured("population", "with some 800 people") and not measured("population", "the people voted")
+    assert not measured("area", "some 800 people")
+
+
+def test_a_light_verb_is_not_the_asked_relation(islands):
+    answer = islands.ask("When were the Vessel Islands granted home rule?")
+    assert named_check(answer, "predicate") is None, answer.checks  # "granted": what is asked is the home rule
+    assert not answer.refused and "2009" in answer.text
+
+
+def test_a_sentence_opening_with_a_pronoun_is_quoted_with_the_one_before_it(islands):
+    answer = islands.ask("Name the bodies that advise the island council on fishing.")
+    assert "Fishers' Guild" in answer.text, answer.text
+    assert "Four bodies advise" in answer.text  # what "They" stands for
+    for sentence in answer.sentences:
+        assert not sentence.text.startswith(("They ", "It ")) or "Four bodies" in answer.text
