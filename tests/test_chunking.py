@@ -169,3 +169,45 @@ def test_windows_newlines_and_bom_are_normalised(tmp_path: Path):
     path.write_bytes("\ufeffFirst line.\r\nSecond line.\r\n".encode())
     doc = load(path)
     assert doc.text == "First line.\nSecond line.\n"
+
+
+def _sectioned(title: str, a: str, b: str) -> str:
+    """A title, then section A with four paragraphs (several chunks' worth) and section B with two."""
+    def paragraph(topic: str, n: int) -> str:
+        return " ".join(f"The {topic} record {n}.{i} lists one more dated entry for the archive." for i in range(3))
+
+    return "\n\n".join([title, a, *(paragraph("harbour", n) for n in range(4)), b,
+                        *(paragraph("railway", n) for n in range(2))]) + "\n"
+
+
+@pytest.mark.parametrize(("title", "a", "b"), [
+    ("# Port towns", "## Section A", "## Section B"),
+    ("Port towns\n==========", "Section A\n---------", "Section B\n---------"),
+])
+def test_a_chunk_records_the_heading_it_stands_under_in_words_only(title, a, b):
+    doc = _doc(_sectioned(title, a, b))
+    chunks = chunk_document(doc, size=300, overlap=0)
+    in_a = [c for c in chunks if doc.text.index(a) < c.start < doc.text.index(b)]
+    starts_b = [c for c in chunks if c.text.startswith(b)]
+    after_b = [c for c in chunks if c.start > doc.text.index(b) and not c.text.startswith(b)]
+    assert len(in_a) >= 2 and len(starts_b) == 1 and after_b
+    assert chunks[0].section == "" and chunks[0].text.startswith(title)
+    assert [c.section for c in in_a if not c.text.startswith(a)] == ["Section A"] * len(in_a)
+    assert starts_b[0].section == ""
+    assert {c.section for c in after_b} == {"Section B"}
+    assert all(c.section in ("", "Section A", "Section B") for c in chunks)
+
+
+def test_chunk_ids_hash_the_chunker_version_with_the_text(monkeypatch):
+    import hashlib
+
+    from assistant import chunking
+
+    doc = _doc(_sectioned("# Port towns", "## Section A", "## Section B"))
+    first = chunk_document(doc, size=300, overlap=0)
+    assert all(c.chunk_id != "c" + hashlib.sha256(c.text.encode()).hexdigest()[:24] for c in first)
+    monkeypatch.setattr(chunking, "CHUNKER", chunking.CHUNKER + 1)
+    second = chunk_document(doc, size=300, overlap=0)
+    assert [c.text for c in second] == [c.text for c in first]
+    assert not {c.chunk_id for c in second} & {c.chunk_id for c in first}
+    assert len({c.chunk_id for c in second}) == len({c.text for c in second})

@@ -1,12 +1,15 @@
 """Ingestion against real Chroma in a temp dir: idempotent, replacing, and safe with bad input."""
 
+import sqlite3
 from pathlib import Path
 
 import pytest
 
-from assistant.chunking import chunk_document
+from assistant.chunking import CHUNKER, chunk_document
 from assistant.documents import load
 from assistant.ingest import ingest, remove_document
+from assistant.manifest import SCHEMA_VERSION
+from assistant.settings import Settings
 from assistant.store import Store
 
 
@@ -139,3 +142,59 @@ def test_other_chunking_is_refused_and_rebuild_rechunks_every_document(settings,
     expected = [c.chunk_id for c in chunk_document(essay, size=300, overlap=50)]
     assert store2.manifest.documents["russia-crisis-responses"]["chunk_ids"] == expected
     assert store2.space != "knowledge" and "knowledge" not in {c.name for c in store2.client.list_collections()}
+
+
+def _small_corpus(tmp_path: Path) -> Settings:
+    """Two short notes in their own knowledge folder (quick to embed)."""
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "harbour.md").write_text("# Harbour\n\n## Cranes\n\nThe harbour bought two cranes in 1998.\n")
+    (folder / "railway.md").write_text("# Railway\n\nThe railway reached the harbour in 1911. It closed in 1970.\n")
+    return Settings.from_env(env={}, data_dir=tmp_path / "data", knowledge_dir=folder)
+
+
+def test_documents_chunked_by_an_older_chunker_are_redone_once(tmp_path, embeddings):
+    settings = _small_corpus(tmp_path)
+    ingest([settings.knowledge_dir], store=Store(settings=settings), embeddings=embeddings)
+    with sqlite3.connect(settings.manifest_path) as db:
+        db.execute("UPDATE documents SET chunker = 0 WHERE doc_id = 'harbour'")
+    db.close()
+    store = Store(settings=settings)
+    assert store.manifest.documents["harbour"]["chunker"] == 0
+    report = ingest([settings.knowledge_dir], store=store, embeddings=embeddings)
+    assert report.updated == ["harbour"] and report.unchanged == ["railway"] and not report.errors
+    assert {d: e["chunker"] for d, e in Store(settings=settings).manifest.documents.items()} == {
+        "harbour": CHUNKER, "railway": CHUNKER}
+    again = ingest([settings.knowledge_dir], store=Store(settings=settings), embeddings=embeddings)
+    assert sorted(again.unchanged) == ["harbour", "railway"] and not again.updated and again.embedded == 0
+
+
+_DOCUMENTS_V1 = """CREATE TABLE documents (
+    space TEXT NOT NULL, doc_id TEXT NOT NULL, title TEXT NOT NULL, author TEXT NOT NULL DEFAULT '',
+    source TEXT NOT NULL, path TEXT, sha256 TEXT NOT NULL, chars INTEGER NOT NULL, pages INTEGER,
+    ingested_at TEXT NOT NULL, PRIMARY KEY (space, doc_id)) WITHOUT ROWID"""
+
+
+def test_a_version_1_manifest_opens_with_its_rows_and_gets_the_chunker_column(tmp_path, embeddings):
+    settings = _small_corpus(tmp_path)
+    ingest([settings.knowledge_dir], store=Store(settings=settings), embeddings=embeddings)
+    before = {d: {k: v for k, v in e.items() if k != "chunker"}
+              for d, e in Store(settings=settings).manifest.documents.items()}
+    columns = "space, doc_id, title, author, source, path, sha256, chars, pages, ingested_at"
+    with sqlite3.connect(settings.manifest_path) as db:  # the documents table as schema version 1 wrote it
+        db.execute("ALTER TABLE documents RENAME TO documents_v2")
+        db.execute(_DOCUMENTS_V1)
+        db.execute(f"INSERT INTO documents ({columns}) SELECT {columns} FROM documents_v2")
+        db.execute("DROP TABLE documents_v2")
+        db.execute("PRAGMA user_version = 1")
+    db.close()
+    with sqlite3.connect(settings.manifest_path) as db:
+        assert "chunker" not in {row[1] for row in db.execute("PRAGMA table_info(documents)")}
+    db.close()
+    store = Store(settings=settings)
+    documents = store.manifest.documents
+    assert {d: e["chunker"] for d, e in documents.items()} == {"harbour": 0, "railway": 0}
+    assert {d: {k: v for k, v in e.items() if k != "chunker"} for d, e in documents.items()} == before
+    assert store.db.rows("PRAGMA user_version")[0][0] == SCHEMA_VERSION
+    report = ingest([settings.knowledge_dir], store=store, embeddings=embeddings)
+    assert sorted(report.updated) == ["harbour", "railway"] and report.embedded == 0

@@ -18,6 +18,7 @@ from assistant.retrieval import HybridRetriever
 from assistant.settings import PROJECT_ROOT, Settings
 from assistant.store import Store, owners_of
 from assistant.text import terms
+from assistant.vectors import VectorIndex
 
 from .hashed_embeddings import HashedEmbeddings
 
@@ -245,3 +246,19 @@ def test_bm25_top_k_matches_a_full_sort_of_the_scores(settings, embeddings, k):
     found = index.search(query, k)
     assert [i for i, _ in found] == [i for i, _ in expected[:k]] and len(found) == min(k, len(expected))
     assert [s for _, s in found] == pytest.approx([s for _, s in expected[:k]])
+
+
+@pytest.mark.parametrize("k", [1, 4, 5, 30, 200])
+def test_exact_search_cuts_a_tie_at_the_kth_score_by_id_and_returns_at_most_k(k):
+    rng = random.Random(5)
+    scores = [0.9, 0.8, 0.7] + [0.5] * 60 + [rng.uniform(-0.4, 0.4) for _ in range(40)]
+    ids = [f"c{n:04d}" for n in rng.sample(range(1000), len(scores))]  # id order unrelated to row order
+    matrix = np.zeros((len(scores), 4), dtype=np.float32)
+    matrix[:, 0] = scores  # against the query (1, 0, 0, 0) every score is exact, so the 60 ties are exact
+    matrix[:, 1] = np.sqrt(1 - np.square(matrix[:, 0]))
+    found = VectorIndex(ids, matrix).search(np.array([1, 0, 0, 0], dtype=np.float32), k)
+    expected = sorted(zip(ids, np.float32(scores).tolist(), strict=True), key=lambda h: (-h[1], h[0]))[:k]
+    assert found == expected and len(found) == min(k, len(ids))
+    tied = sorted(i for i, s in zip(ids, scores, strict=True) if s == 0.5)
+    if 3 < k < 63:
+        assert [i for i, _ in found[3:]] == tied[:k - 3]
