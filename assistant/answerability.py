@@ -168,7 +168,7 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
                 "a figure in its unit"))
         if prof.explainer and not any(speech(s) and name_in(prof.explainer, set(terms(s))) for s in sentences):
             return Check(check="reported_speech", passed=False, terms=(prof.explainer,), detail=(
-                f"the question asks how {prof.explainer} explained something; no quoted sentence naming "
+                f"the question asks what {prof.explainer} said; no quoted sentence naming "
                 f"{prof.explainer} reports what was said"))
         stating = [s for s in sentences if prof.why and prof.predicate and self.holds(prof.predicate, [s])]
         if stating and not any(reasons(s) for s in sentences):
@@ -288,7 +288,7 @@ def _wanted(prof: Profile, check: Check) -> str:
     if check.check == "answer_type":
         return TYPE_LABELS[prof.kind]
     if check.check == "reported_speech":
-        return f"how {_join(list(check.terms))} explained it"
+        return f"what {_join(list(check.terms))} said"
     if check.check == "reason":
         return "why"
     return f"anything about {_quoted(list(check.terms))}"

@@ -28,7 +28,7 @@ FRAMING = frozenset(terms(
     "according mention mentioned source sources document documents article text respond response responded react "
     "reacted reaction approach approaches do doing done thing things city cities town country countries region "
     "place places location capital person persons who individual come came coming know known think thought see "
-    "seen use used want wanted need needed try tried keep kept put let seem seemed look looked find found given "
+    "seen use used want wanted need needed try tried keep kept put let seem seemed look looked find given "
     "tell told ask asked long taking taken together whole overall general generally really actually "
     "grant granted gain gained obtain obtained"))  # "was X granted Y": what is asked is Y
 
@@ -60,21 +60,29 @@ _PLURAL = re.compile(r"\bname (?:them|all|those|these|two|three|four|five)\b|\bl
                      rf"[a-z]+(?:ies|[^s]s)\b|\bwho (?:were|are)\b|\bwhich {_MODIFIERS}(?:{_GROUPS})\b", re.I)
 _COMPILED = [(name, re.compile(pattern, re.I)) for name, pattern in _PATTERNS]
 _HOW_MANY = re.compile(r"\bhow many (?:more |fewer )?([a-z][\w-]*)", re.I)
-# A named subject: capitalised words, or a name joined by "of", "on", "for" or "the", which may start with "the"
-# ("the Commission on the Limits of the Continental Shelf"; not "the Kyrgyz", whose next word may be a noun).
+# A named subject: capitalised words, a name joined by "of", "on", "for" or "the", which may start with "the" ("the
+# Commission on the Limits of the Continental Shelf"; not "the Kyrgyz", whose next word may be a noun), or a common
+# noun naming what the name is ("the tanker Eagle S").
 _NAMED = (r"(?:(?:the\s+)?(?:[A-Z][\w-]*\s+)+(?:(?:of|on|for|the)\s+)+[A-Z][\w-]*\s+(?:(?:(?:of|on|for|the)\s+)*"
-          r"[A-Z][\w-]*\s+)*|(?:[A-Z][\w-]*\s+)+)")
+          r"[A-Z][\w-]*\s+)*|the\s+[a-z][\w-]*\s+(?:[A-Z][\w-]*\s+)+|(?:[A-Z][\w-]*\s+)+)")
 _PREDICATE = re.compile(r"\b(?:[Ww]ho|[Ww]hat|[Ww]hen|[Ww]here|[Ww]hich|[Ww]hy|[Hh]ow|[Ww]hom)\b[^?]*?\b"
                         rf"(?:(?:did|does|do)\s+{_NAMED}(?:[a-z]+ly\s+)?([a-z][\w-]*(?:ss|[^s\W]))|(?:was|were|is|are|has|have|"
                         rf"had)\s+{_NAMED}(?:[a-z]+ly\s+)?([a-z][\w-]*(?:ed|en|wn)|"
                         rf"{'|'.join(sorted(participles(), key=len, reverse=True))}))\b")
 # "What was the turnout in ...?", "What is Belarus's population?": the asked attribute is the noun after the article
 # or possessive (up to two modifiers before it), followed by a preposition, a comma or the end of the question.
+# Verbs whose object is another clause ("decide to", "agree that"): the clause holds what is asked.
+_CONTROL = frozenset(stem(w) for w in ("decide", "choose", "want", "try", "agree", "plan", "refuse", "hope", "intend",
+                                      "seek", "attempt", "aim"))
+_CLAUSE = re.compile(r"\s+(?:to|that|it|they|he|she|we|its|their|not|whether)\b")
 _ATTRIBUTE = re.compile(r"^\W*what (?:is|was|were|are|will be|has been|had been) (?:the|its|their|his|her|"
                         r"[A-Z][\w-]*(?:'s|’s|')) (?:[a-z][\w-]* ){0,2}?([a-z][\w-]*)(?:\s+(?:of|in|for|at|on|to|among|"
                         r"between|during|behind|by)\b|\s*[?,.]|\s*$)", re.I)
-_EXPLAIN = re.compile(r"\b[Hh]ow (?:did|does|do|has|have|had|would|could|will)\s+(?:the\s+)?((?:[A-Z][\w-]*\s+)+)"
-                      r"(?:explain|justify|account for|defend|describe|characteri[sz]e|rationali[sz]e)\b")
+_PERSON = r"(?:[A-Z][\w'-]*\s+(?:(?:von|van|der|den|de|da|del|di|la|le|al|bin|ibn)\s+)*)+"  # "Ursula von der Leyen"
+_EXPLAIN = re.compile(rf"\b[Hh]ow (?:did|does|do|has|have|had|would|could|will)\s+(?:the\s+)?({_PERSON})"
+                      r"(?:explain|justify|account for|defend|describe|characteri[sz]e|rationali[sz]e)\b|"
+                      rf"\b[Ww]hat (?:did|does|do|has|have|had|would|will)\s+(?:the\s+)?({_PERSON})"
+                      r"(?:say|tell|state|declare|announce|claim|argue|write|reply|answer|respond)\b")
 # Verbs that report what someone said or thought. A question's verb is one of them in any form ("What did X
 # *claim*?"); a sentence reports speech only through forms that are not also common nouns ("said", "claimed",
 # "according to", not "claim", "state", "point" or "note", which "territorial claims" or "the state" would match).
@@ -108,9 +116,10 @@ _NUMBER_WORDS = (
 _QUANTITY = re.compile(rf"\d[\d,.]*\d%?|\d%?|%|\b(?:{_NUMBER_WORDS})\b", re.I)
 # A share of a whole ("a third", "half", "80.1 percent"), which answers "what share ...?" but counts nothing: it is
 # no answer to "how many kroner ...?" unless a multiplier follows ("half a million").
-_PROPORTION = re.compile(r"\d[\d,.]*\s?(?:%|percent\b|per cent\b)|\b(?:half|halves|(?:a|an|one|two|three|four)[\s-]+"
-                         r"(?:thirds?|quarters?|fifths?|tenths?)|percent|per cent)\b(?!\s+(?:a\s+)?(?:million|billion|"
-                         r"thousand|hundred|dozen))", re.I)
+_PROPORTION = re.compile(r"\d[\d,.]*\s?(?:%|percent\b|per cent\b)|\b(?:half|halves|(?:a|an|one|two|three|four|five|six|"
+                         r"seven|eight|nine|ten|\d+)[\s-]+(?:thirds?|quarters?|fifths?|sixths?|sevenths?|eighths?|"
+                         r"ninths?|tenths?)|percent|per cent)\b(?!\s+(?:a\s+)?(?:million|billion|thousand|hundred|"
+                         r"dozen))", re.I)
 _KIND_NOUN = re.compile(r"\b(?:which|what) (?:[\w-]+ )?(party|company|organi[sz]ation|bank|newspaper|agency|"
                         r"movement|alliance|firm|bloc|group|institution|body|committee|commission|ministry)\b", re.I)
 _GROUP_NOUN = re.compile(rf"\bwhich {_MODIFIERS}({_GROUPS})\b", re.I)
@@ -229,11 +238,32 @@ def typed_items(sentence: str, kind: str, question: str) -> list[str]:
     if kind == "person" and asks_holder(question):  # "Who became president?": a person's name, not a role or a
         return [n for n in names if not is_country(n)]  # country ("Moscow decided" answers "who decided" only)
     if kind == "person":
-        return names + [m.group(0) for m in _PERSON_ROLES.finditer(sentence)]
+        people = [n for n in names if not _modifies(n, sentence)]  # "the first Soviet republic" names no one
+        return people + [m.group(0) for m in _PERSON_ROLES.finditer(sentence)]
     if kind == "names" and _PLURAL.search(question):
-        found = listed(sentence, names)  # "which countries ... name them" wants a list of at least two names
-        return found if len(found) >= min(group_count(sentence), 3) else []
+        found = listed(sentence, names)
+        return found if len(found) >= min(group_count(sentence), 3) and not _restates(found, sentence, question) else []
     return names
+
+
+def _modifies(name: str, sentence: str) -> bool:
+    """Whether a one-word name stands only as a modifier ("the first *Soviet* republic"): after an article or a
+    lower-case word and before one, everywhere it occurs."""
+    if " " in name:
+        return False
+    uses = list(re.finditer(rf"(\S+)\s+{re.escape(name)}\s+([a-z]\S*)", sentence))
+    return bool(uses) and len(uses) == len(re.findall(rf"\b{re.escape(name)}\b", sentence)) and \
+        all(u.group(1)[:1].islower() for u in uses)
+
+
+def _restates(found: list[str], sentence: str, question: str) -> bool:
+    """Whether a list only spells out a group the question itself names ("The three *Baltic* states, Estonia, Latvia
+    and Lithuania" for a question about "the Baltic states"): the phrase before the comma opening the list holds a
+    name of the question."""
+    at = min((sentence.find(n) for n in found if n in sentence), default=-1)
+    head = re.search(r"([^,;:]*),\s*$", sentence[:at]) if at > 0 else None
+    asked = set(terms(" ".join(entities(question))))
+    return bool(head and asked & set(terms(head.group(1))))
 
 
 def group_count(sentence: str) -> int:
@@ -415,6 +445,8 @@ def predicate(question: str) -> str | None:
     word = (m.group(1) or m.group(2)) if m else None
     if not word or word in STOPWORDS or stem(word) in FRAMING:
         return None
+    if stem(word) in _CONTROL and _CLAUSE.match(question, m.end()):
+        return None  # "Why did Vilnius decide it needed ...?": what is asked is the clause, not the deciding
     return word
 
 
@@ -430,10 +462,10 @@ def attribute(question: str) -> str | None:
 
 
 def explainer(question: str) -> str | None:
-    """Who a "How did X explain/justify ...?" question asks for an explanation from ("Azerbaijan"); None for other
-    questions."""
+    """Who a "How did X explain/justify ...?" or "What did X say ...?" question asks for an explanation or words from
+    ("Azerbaijan"); None for other questions."""
     m = _EXPLAIN.search(question)
-    return m.group(1).strip() if m else None
+    return (m.group(1) or m.group(2)).strip() if m else None
 
 
 def is_compound(question: str) -> bool:

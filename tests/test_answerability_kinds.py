@@ -8,7 +8,7 @@ import pytest
 
 from assistant.chunking import chunk_document
 from assistant.documents import load
-from assistant.questions import expected_type, group_count, kind_noun, measured, predicate, typed_items
+from assistant.questions import expected_type, explainer, group_count, kind_noun, measured, predicate, typed_items
 
 from .corpora import assistant_over, named_check
 
@@ -176,3 +176,41 @@ def test_a_sentence_opening_with_a_pronoun_is_quoted_with_the_one_before_it(isla
     assert "Four bodies advise" in answer.text  # what "They" stands for
     for sentence in answer.sentences:
         assert not sentence.text.startswith(("They ", "It ")) or "Four bodies" in answer.text
+
+
+@pytest.mark.parametrize(("question", "verb"), [
+    ("Why did Vilnius decide it needed a floating terminal?", None),  # the clause is asked, not the deciding
+    ("Why did the council agree to close the harbour?", None),
+    ("What did the council decide about the harbour?", None),
+    ("In what year was Nella founded?", "founded"),  # "founded" is not "found", the past of "find"
+    ("Why did the tanker Eagle S drag its anchor?", "drag"),  # a name after the common noun it is
+])
+def test_the_asked_verb_is_the_one_that_carries_the_question(question, verb):
+    assert predicate(question) == verb
+
+
+def test_a_fraction_in_words_of_any_size_is_a_share():
+    sentence = "By most estimates around nine-tenths of the world's amber lies in the region."
+    assert typed_items(sentence, "quantity", "How much of the world's amber lies there?") == ["nine-tenths"]
+
+
+def test_a_name_standing_as_a_modifier_is_no_person():
+    question = "Who led Lithuania when it declared independence?"
+    assert typed_items("It became the first Soviet republic to declare independence.", "person", question) == []
+    assert typed_items("In 1990 Vytautas Landsbergis led the country.", "person", question) == ["Vytautas Landsbergis"]
+    assert typed_items("The truce was brokered by Moscow.", "person", "Who brokered the truce?") == ["Moscow"]
+
+
+def test_a_list_spelling_out_the_questions_own_group_names_no_other_members():
+    question = "Which four other countries joined the alliance together with the Vessel states?"
+    own = "The three Vessel states, Nella, Tolby and Harwick, together have a population of about six thousand."
+    assert typed_items(own, "names", question) == []
+    others = "The treaty was signed by three countries, Ostmark, Kargland and Westria."
+    assert typed_items(others, "names", "Which countries signed the treaty?") == ["Ostmark", "Kargland", "Westria"]
+
+
+def test_what_someone_said_needs_a_sentence_reporting_their_words(islands):
+    assert explainer("What did Ursula von der Leyen say at the ceremony?") == "Ursula von der Leyen"
+    answer = islands.ask("What did Governor Ilsa Marr say after she was re-elected?")
+    assert answer.refused and answer.partial, answer.text
+    assert named_check(answer, "reported_speech") is not None and not named_check(answer, "reported_speech").passed
