@@ -25,6 +25,8 @@ from .vectors import EXACT_LIMIT, VectorIndex
 
 FORMAT = 3  # bump when `terms` or a saved layout changes, so older indexes are rebuilt
 STALE_BUILD_S = 3600  # a temp folder this old is left over from a killed build
+RETRY_S = 20.0  # how long a question keeps rebuilding indexes while another process writes
+UNEXPLAINED_TRIES = 3  # builds tried before a failure that no writer explains is raised
 _IDS = "ids.json"
 
 
@@ -57,18 +59,24 @@ def index_folder(store: Store, key: str) -> Path:
     return store.settings.data_dir / "indexes" / store.settings.collection / key
 
 
-def open_indexes(store: Store, *, tries: int = 5) -> Indexes:
+def open_indexes(store: Store, *, patience_s: float = RETRY_S) -> Indexes:
     """The saved indexes of the collection as it is now, else indexes built from every chunk and saved. A build
     that fails while another process writes (Chroma can fail a read of rows being deleted: "Error finding id")
-    starts again on the collection as it is then; any other failure is raised."""
-    for attempt in range(1, tries):
+    starts again on the collection as it is then, for up to `patience_s` (a busy writer on a loaded machine can
+    take seconds). Chroma can also fail such a read just after a writer's deletes have settled, so a failure no
+    writer explains is tried UNEXPLAINED_TRIES times before it is raised."""
+    deadline, attempt, unexplained = time.monotonic() + patience_s, 0, 0
+    while time.monotonic() < deadline:
+        attempt += 1
         key = current_key(store)
         try:
             return _open(store, key)
         except StoreError:
             if not _written_meanwhile(store, key):
-                raise
-        time.sleep(0.05 * attempt)
+                unexplained += 1
+                if unexplained >= UNEXPLAINED_TRIES:
+                    raise
+        time.sleep(min(0.05 * attempt, 0.25))
     return _open(store, current_key(store))
 
 

@@ -148,13 +148,20 @@ class _ReadRacingAWriter(Store):
         return super().pages(include=include)
 
 
-def test_an_index_build_that_meets_a_writer_starts_again_and_any_other_failure_is_raised(settings, embeddings):
+def test_an_index_build_that_meets_a_writer_starts_again_and_a_failure_that_persists_is_raised(settings, embeddings):
     ingest([settings.knowledge_dir], store=Store(settings=settings), embeddings=embeddings)
     racing = _ReadRacingAWriter(settings=settings)
     racing.db.bump(settings.collection, racing.space)  # a new revision: its indexes must be built from Chroma
     assert len(open_indexes(racing).lexical) == racing.count() and racing.failures == 0
+    racing.failures, racing.commits = 5, True  # a busy writer: every build meets another commit, then one succeeds
+    racing.db.bump(settings.collection, racing.space)
+    assert len(open_indexes(racing).lexical) == racing.count() and racing.failures == 0
+    transient = _ReadRacingAWriter(settings=settings)
+    transient.commits = False  # no writer explains it: tried again a few times
+    transient.db.bump(settings.collection, transient.space)
+    assert len(open_indexes(transient).lexical) == transient.count() and transient.failures == 0
     broken = _ReadRacingAWriter(settings=settings)
-    broken.commits = False
+    broken.failures, broken.commits = 100, False
     broken.db.bump(settings.collection, broken.space)
     with pytest.raises(store_module.StoreError, match="Error finding id"):
         open_indexes(broken)
