@@ -15,7 +15,7 @@ import re
 from .text import terms
 
 _ACRONYM = re.compile(r"[A-Z]{2,6}")
-_TOKEN = re.compile(r"[A-Za-z][\w-]*")
+_TOKEN = re.compile(r"[^\W\d_][\w-]*")  # a word of letters, "Åland" too
 _JOINERS = frozenset({"of", "for", "and", "the", "in", "on", "de", "du", "des", "la", "le"})
 
 

@@ -49,6 +49,7 @@ from .questions import (
     inflects,
     kind_noun,
     listed,
+    measure_asked,
     measured,
     name_in,
     new_names,
@@ -196,7 +197,8 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
         for (sentence, cited), (share, _) in zip(chosen, coverage, strict=True):
             items = typed_items(sentence, prof.kind, question)
             tally = counted(sentence, question)
-            about = share >= self.min_typed_coverage or bool(tally) or (bool(items) and asks_share(question))
+            about = share >= self.min_typed_coverage or bool(tally) or (bool(items) and asks_share(question)) or \
+                measure_asked(question, sentence)
             said_to_be = not kind_noun(question) or self.holds(kind_noun(question), [sentence])
             if items and about and said_to_be and not self.counts_elsewhere(prof, question, sentence, tally) and \
                     carries_subject(focused, sentence, _text(draft, cited, sentence, surveys=False),

@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from .models import Chunk, SourceDocument
 from .text import paragraph_spans, sentence_spans
 
-CHUNKER = 1  # recorded with each document; bump when chunks or their fields change, so ingest redoes them
+CHUNKER = 2  # recorded with each document; bump when chunks or their fields change, so ingest redoes them
 HEADING_MAX_CHARS = 100
 FILL_BEFORE_PARAGRAPH_BREAK = 1 / 3  # close at a paragraph end once this share of the target is filled
 _FINAL_PUNCTUATION = tuple(".!?…;,")
 _UNDERLINE = re.compile(r"[-=~^*#+]{3,}")
+_SENTENCE_INSIDE = re.compile(r"[.!?]\s+[A-Z]")  # a line holding two sentences
+_LEAD_IN_WORDS = 6  # a line ending in ":" with more words than this introduces what follows
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -96,7 +98,11 @@ def is_heading(paragraph: str) -> bool:
     line = lines[0].strip()
     if len(lines) > 1 or not line or len(line) > HEADING_MAX_CHARS:
         return False
-    return line.startswith("#") or not line.rstrip("\"'”’)]").endswith(_FINAL_PUNCTUATION)
+    if line.startswith("#"):
+        return True
+    if _SENTENCE_INSIDE.search(line) or (line.endswith(":") and len(line.split()) > _LEAD_IN_WORDS):
+        return False  # "No one was named. The inquiries went separate ways:" opens a list; it is no title
+    return not line.rstrip("\"'”’)]").endswith(_FINAL_PUNCTUATION)
 
 
 def _glue(headings: list[Unit], unit: Unit, size: int) -> list[Unit]:

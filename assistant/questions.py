@@ -129,7 +129,7 @@ _UNITS = {stem(attribute): units for attribute, units in (
     ("population", "people|inhabitants|residents|citizens|persons"),
     ("area", "square (?:kilometres|kilometers|miles|metres|meters)|km2|km²|hectares|acres"),
     ("size", "square (?:kilometres|kilometers|miles|metres|meters)|km2|km²|hectares|acres"),
-    ("length", "(?:kilometres|kilometers|km|miles|metres|meters) long|long"),
+    ("length", "kilometres|kilometers|km|miles|metres|meters|long"),
     ("height", "(?:metres|meters|feet|m) (?:high|tall)|high|tall"),
     ("depth", "(?:metres|meters|feet|m) deep|deep"),
     ("width", "(?:kilometres|kilometers|km|miles|metres|meters) wide|wide"),
@@ -137,6 +137,9 @@ _UNITS = {stem(attribute): units for attribute, units in (
     ("duration", "days|weeks|months|years|hours"),
 )}
 _VAGUE = "a number of|several|many|various|numerous|dozens of"  # counts a group as at least three
+_HOW_MEASURE = re.compile(r"\bhow (large|big|long|far|high|tall|deep|wide|old)\b", re.I)
+_DIMENSIONS = {"large": ("size",), "big": ("size",), "long": ("length", "duration"), "far": ("length",),
+               "high": ("height",), "tall": ("height",), "deep": ("depth",), "wide": ("width",), "old": ("age",)}
 _SMALL_NUMBERS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
                   "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"]
 _GROUP_COUNT = re.compile(rf"\b(\d+|{'|'.join(_SMALL_NUMBERS)}|{_VAGUE})\s+(?:[\w-]+\s+)?(?:{_GROUPS}|governments)\b",
@@ -343,6 +346,13 @@ def measured(attribute: str, sentence: str) -> bool:
     if not units or not quantities(sentence):
         return False
     return bool(re.search(rf"\b(?:{units})\b", sentence, re.I))
+
+
+def measure_asked(question: str, sentence: str) -> bool:
+    """Whether a "how large/long/far/old ...?" question meets a figure in a unit of that dimension in the sentence
+    ("about 15,100 square kilometres" for "How large is ...?"), which answers it without repeating the adjective."""
+    m = _HOW_MEASURE.search(question)
+    return bool(m) and any(measured(d, sentence) for d in _DIMENSIONS[m.group(1).lower()])
 
 
 def kind_noun(question: str) -> str | None:

@@ -128,11 +128,13 @@ def numbers(text: str) -> set[str]:
 
 
 def entities(text: str) -> list[str]:
-    """Capitalised words and runs of them that do not start a sentence: the names a question is about."""
-    found = re.findall(r"(?<![.?!]\s)(?<!^)\b([A-Z][\w-]+(?:\s+[A-Z][\w-]+)*)", text.strip())
+    """Capitalised words and runs of them that do not start a sentence: the names a question is about ("Åland" and
+    "Świnoujście" too)."""
+    found = re.findall(rf"(?<![.?!]\s)(?<!^)\b({UPPER}[\w-]+(?:\s+{UPPER}[\w-]+)*)", text.strip())
     return [e for e in found if e.lower() not in STOPWORDS]
 
 
+UPPER = "[" + "".join(c for c in map(chr, range(0x530)) if c.isupper()) + "]"  # capitals of Latin, Greek, Cyrillic
 _DEMONYM = {"n", "an", "ian", "ns", "ans", "ians", "i", "is", "ese", "ish"}
 _FAMILY = _DEMONYM | {"s", "es", "stan", "ic", "ics", "al", "ism", "ist", "ists", "ity", "ed", "er", "ers", "ing",
                       "ings", "ly", "ment", "ments", "ation", "ations", "ive", "e", "y", "d", "r"}
@@ -145,6 +147,8 @@ def same_stem(a: str, b: str) -> bool:
     if not long.startswith(short) or len(short) < 4:
         return False
     ending = long[len(short):]
+    if short.endswith("e") and ending in ("d", "s"):  # "cede"/"ceded", "vote"/"votes": the stemmer keeps these
+        return True
     return ending in _DEMONYM or (len(short) >= 5 and ending in _FAMILY)
 
 

@@ -6,9 +6,21 @@ small corpus written for this test, each rule both ways."""
 
 import pytest
 
-from assistant.chunking import chunk_document
+from assistant.chunking import chunk_document, is_heading
 from assistant.documents import load
-from assistant.questions import expected_type, explainer, group_count, kind_noun, measured, predicate, typed_items
+from assistant.questions import (
+    expected_type,
+    explainer,
+    group_count,
+    kind_noun,
+    measure_asked,
+    measured,
+    name_in,
+    predicate,
+    term_in,
+    typed_items,
+)
+from assistant.text import entities, terms
 
 from .corpora import assistant_over, named_check
 
@@ -214,3 +226,27 @@ def test_what_someone_said_needs_a_sentence_reporting_their_words(islands):
     answer = islands.ask("What did Governor Ilsa Marr say after she was re-elected?")
     assert answer.refused and answer.partial, answer.text
     assert named_check(answer, "reported_speech") is not None and not named_check(answer, "reported_speech").passed
+
+
+def test_names_with_capitals_beyond_ascii_are_names():
+    assert entities("When did Sweden cede the Åland Islands to Russia, and what of Świnoujście?") == [
+        "Sweden", "Åland Islands", "Russia", "Świnoujście"]
+    assert name_in("Åland Islands", set(terms("The Åland Islands lie in the Baltic.")))
+
+
+def test_a_verb_ending_in_e_and_its_past_share_a_stem():
+    assert term_in("cede", set(terms("it ceded Finland"))) and term_in("vote", set(terms("they voted")))
+    assert not term_in("cede", set(terms("it ceased")))
+
+
+def test_a_how_large_question_is_answered_by_a_figure_in_its_dimension(islands):
+    assert measure_asked("How large is the Vessel group?", "a territory of about 4,000 square kilometres")
+    assert not measure_asked("How large is the Vessel group?", "about 4,000 people live there")
+    answer = islands.ask("How large is the Vessel archipelago?")
+    assert not answer.refused and "square kilometres" in answer.text, answer.checks
+
+
+def test_a_line_of_two_sentences_or_a_long_lead_in_is_no_heading():
+    assert not is_heading("No government has named the perpetrators. The inquiries went separate ways:")
+    assert not is_heading("The inquiries into the explosions went three separate ways:")
+    assert is_heading("Who investigated") and is_heading("## The taps close") and is_heading("Key dates:")
