@@ -16,6 +16,7 @@ from .conftest import ESSAY, SUITE
 
 REGION = PROJECT_ROOT / "evals" / "region"
 ARCTIC = PROJECT_ROOT / "evals" / "arctic"  # written blind: the assistant was first run on it after it was committed
+BALTIC = PROJECT_ROOT / "evals" / "baltic"  # written blind too, later in the same session
 
 
 def _collapse(text: str) -> str:
@@ -62,7 +63,7 @@ def test_eval_is_deterministic_and_meets_the_committed_thresholds(essay_assistan
     assert first.overall["groundedness"] == 1.0 and set(first.by_split) == {"dev", "test"}
 
 
-@pytest.mark.parametrize("folder", [REGION, ARCTIC], ids=["region", "arctic"])
+@pytest.mark.parametrize("folder", [REGION, ARCTIC, BALTIC], ids=["region", "arctic", "baltic"])
 def test_a_multi_document_suite_runs_on_its_own_corpus_and_meets_its_gates(folder, embeddings, tmp_path):
     suite = load_suite(folder)
     assistant = assistant_for(suite, Settings.from_env(env={}, data_dir=tmp_path), embeddings=embeddings)
@@ -72,7 +73,7 @@ def test_a_multi_document_suite_runs_on_its_own_corpus_and_meets_its_gates(folde
     assert result.by_split["test"]["groundedness"] == 1.0
 
 
-@pytest.mark.parametrize("folder", [REGION, ARCTIC], ids=["region", "arctic"])
+@pytest.mark.parametrize("folder", [REGION, ARCTIC, BALTIC], ids=["region", "arctic", "baltic"])
 def test_a_multi_document_suite_is_well_formed(folder):
     suite = load_suite(folder)
     corpus = " ".join(_collapse(p.read_text(encoding="utf-8")) for p in sorted((folder / "corpus").glob("*.md")))
