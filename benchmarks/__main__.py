@@ -29,6 +29,21 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
+def with_earlier_baseline(earlier: dict | None, part: dict) -> dict:
+    """A part whose baseline was not run this time keeps the baseline figures of an earlier run on the same corpus
+    (the tutorial pipeline does not change), marked with that run's commit and date."""
+    skipped = str(part["build"].get("baseline", {}).get("error", "")).startswith("not run")
+    kept = (earlier or {}).get("build", {}).get("baseline", {"error": "none"})
+    if not skipped or "error" in kept or earlier["corpus"].get("stamp") != part["corpus"].get("stamp"):
+        return part
+    for key in ("build", "quality", "records", "chunk_chars"):
+        if "baseline" in earlier.get(key, {}):
+            part.setdefault(key, {})["baseline"] = earlier[key]["baseline"]
+    part["baseline_from"] = earlier.get("baseline_from") or {"revision": earlier["revision"],
+                                                             "started": earlier["started"]}
+    return part
+
+
 def corpus_part(corpus, embeddings, *, cold_runs: int, baseline_max_mb: float = float("inf")) -> dict:
     """Build (or reuse) both stores of a corpus, compare the pipelines on its questions, time cold asks."""
     from . import builds, quality, speed
@@ -182,8 +197,9 @@ def run_parts(args, results: dict) -> None:
         save(args.json, results)
     for size in sorted(args.sizes):
         corpus = builds.sized_corpus(size)
-        results["runs"][corpus.key] = corpus_part(corpus, embeddings, cold_runs=args.cold_runs,
-                                                  baseline_max_mb=args.baseline_max_mb)
+        results["runs"][corpus.key] = with_earlier_baseline(
+            results["runs"].get(corpus.key),
+            corpus_part(corpus, embeddings, cold_runs=args.cold_runs, baseline_max_mb=args.baseline_max_mb))
         if "batching" not in results.get("startup", {}):
             log("encode: spinning against sleeping threads, fixed batches against the token budget")
             texts = builds.chunk_texts(corpus, "ours")

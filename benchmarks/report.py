@@ -143,6 +143,10 @@ def comparison(key: str, part: dict) -> list[str]:
         ratio = f"{a / b:.2f}" if a is not None and b else "–"
         rows.append([label, _fmt(a, spec), _fmt(b, spec), ratio])
     note = f"Commit {part['revision']}, {part['started']}, load average {part['load_avg']}."
+    if part.get("baseline_from"):
+        earlier = part["baseline_from"]
+        note += (f" The baseline's figures are from its run at commit {earlier['revision']}, {earlier['started']} "
+                 "(its pipeline has not changed since; `--baseline-max-mb` skipped it here).")
     for name, metrics in (("ours", ours), ("baseline", base)):
         if "error" in metrics:
             note += (f" **{name} {metrics['error']}**." if metrics["error"].startswith("not run")

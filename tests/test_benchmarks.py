@@ -151,3 +151,21 @@ def test_report_shows_a_baseline_not_run_and_the_hashed_vector_costs(tmp_path):
     assert "| cold `assistant ask`, essay in 50 MB, hashed vectors (median wall; CPU) | 3.25 s" in doc
     assert "| warm query p50, essay in 50 MB, hashed vectors | 500.0 ms | < 50 ms | NO |" in doc
     assert "| 1.0 | 2.5 |" in doc  # the non-model ingest stages
+
+
+def test_a_baseline_skipped_this_run_keeps_its_earlier_figures_and_says_from_when():
+    from benchmarks.__main__ import with_earlier_baseline
+
+    stamp = {"size_mb": 1}
+    earlier = {"corpus": {"stamp": stamp}, "revision": "old1", "started": "yesterday",
+               "build": {"ours": {"chunks": 1}, "baseline": {"chunks": 9}}, "quality": {"baseline": {"mrr": 0.5}}}
+    skipped = {"error": "not run: above --baseline-max-mb 0"}
+    part = {"corpus": {"stamp": stamp}, "revision": "new2", "started": "today",
+            "build": {"ours": {"chunks": 2}, "baseline": skipped}, "quality": {"baseline": skipped}}
+    kept = with_earlier_baseline(earlier, json.loads(json.dumps(part)))
+    assert kept["build"] == {"ours": {"chunks": 2}, "baseline": {"chunks": 9}}
+    assert kept["quality"]["baseline"] == {"mrr": 0.5} and kept["baseline_from"]["revision"] == "old1"
+    other_corpus = {**earlier, "corpus": {"stamp": {"size_mb": 10}}}
+    assert with_earlier_baseline(other_corpus, json.loads(json.dumps(part)))["build"]["baseline"] == skipped
+    ran = {**part, "build": {"ours": {"chunks": 2}, "baseline": {"chunks": 8}}}
+    assert with_earlier_baseline(earlier, ran)["build"]["baseline"] == {"chunks": 8}  # a fresh run wins
