@@ -365,8 +365,16 @@ def _agreement_check(settings: Settings, repair: bool):
             raise RuntimeError(f"{found[0]}; run `assistant --collection {settings.collection} doctor --repair`")
         done = f" (fixed: {'; '.join(fixes)})" if fixes else ""
         return (f"manifest and Chroma agree: {len(store.manifest.documents)} documents, "
-                f"{len(store.db.chunk_owners(store.space))} chunks{done}")
+                f"{len(store.db.chunk_owners(store.space))} chunks{done}{_older_chunks(store)}")
     return check
+
+
+def _older_chunks(store) -> str:
+    """A note when documents were cut by an older chunker: `assistant ingest` on their files redoes them."""
+    from .chunking import CHUNKER
+
+    older = sum(1 for _, entry in store.manifest.documents.items() if entry.get("chunker") != CHUNKER)
+    return f"; {older} cut by an older chunker (run `assistant ingest` on their files to redo them)" if older else ""
 
 
 def _store_line(store) -> str:

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from assistant.chunking import CHUNKER, chunk_document
+from assistant.cli import _older_chunks
 from assistant.documents import load
 from assistant.ingest import ingest, remove_document
 from assistant.manifest import SCHEMA_VERSION
@@ -161,12 +162,14 @@ def test_documents_chunked_by_an_older_chunker_are_redone_once(tmp_path, embeddi
     db.close()
     store = Store(settings=settings)
     assert store.manifest.documents["harbour"]["chunker"] == 0
+    assert "1 cut by an older chunker (run `assistant ingest`" in _older_chunks(store)  # what doctor says
     report = ingest([settings.knowledge_dir], store=store, embeddings=embeddings)
     assert report.updated == ["harbour"] and report.unchanged == ["railway"] and not report.errors
     assert {d: e["chunker"] for d, e in Store(settings=settings).manifest.documents.items()} == {
         "harbour": CHUNKER, "railway": CHUNKER}
     again = ingest([settings.knowledge_dir], store=Store(settings=settings), embeddings=embeddings)
     assert sorted(again.unchanged) == ["harbour", "railway"] and not again.updated and again.embedded == 0
+    assert _older_chunks(Store(settings=settings)) == ""
 
 
 _DOCUMENTS_V1 = """CREATE TABLE documents (
