@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .answer import prose_pieces
 from .models import Answer, AnswerSentence, Check, Citation, Draft, Passage
 from .prompts import load_prompt
 from .support import parse_markers, strip_markers, support_score, supports
@@ -52,7 +53,7 @@ def _number(answer: Answer, sentences: list[AnswerSentence]) -> Answer:
 def _citation(number: int, passage: Passage, sentences: list[AnswerSentence]) -> Citation:
     """A quoted passage with the spans of its sentences that back the answer, for highlighting."""
     c = passage.chunk
-    spans = sentence_spans(c.text)
+    spans = [piece for a, b in sentence_spans(c.text) for piece in prose_pieces(c.text, a, b)]  # list items apart
     highlights = []
     for sentence in (s for s in sentences if number in s.citations):
         scored = [(support_score(sentence.text, c.text[a:b]), a, b) for a, b in spans]

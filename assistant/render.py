@@ -16,7 +16,7 @@ from .support import support_score
 
 NEAREST = 3
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
-_LINE_BREAK = re.compile(r"(?<!\n)[ \t]*\n[ \t]*(?!\n)")
+_LINE_BREAK = re.compile(r"(?<!\n)[ \t]*\n[ \t]*(?!\n|(?:[-*+•]|\d{1,3}[.)])\s)")  # not before a list item
 
 
 def _e(text: str) -> str:
@@ -36,8 +36,8 @@ def _position(c: Citation) -> str:
 
 
 def prose(text: str) -> str:
-    """Hard line breaks inside a paragraph joined into spaces; blank lines (paragraph breaks) kept. Offsets into
-    the result still match the original, so highlight spans stay valid."""
+    """Hard line breaks inside a paragraph joined into spaces; blank lines (paragraph breaks) and the line break
+    before each list item kept. Offsets into the result still match the original, so highlight spans stay valid."""
     return _LINE_BREAK.sub(lambda m: " " * len(m.group(0)), text)
 
 

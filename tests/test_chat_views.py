@@ -130,3 +130,17 @@ def test_messages_shown_to_users_name_no_internal_folder(settings):
     text = f"cannot open Chroma at {settings.chroma_dir}: locked; see {settings.uploads_dir / 'a.md'}"
     shown = public(text, settings)
     assert str(settings.data_dir) not in shown and "a.md" in shown and "the store" in shown
+
+
+def test_a_quoted_list_item_is_highlighted_alone_and_list_items_keep_their_lines():
+    from assistant.citations import _citation
+    from assistant.models import AnswerSentence, Passage
+
+    text = "Key dates:\n\n- 18 May 2022: both apply together.\n- 28 June 2022: a memorandum is signed.\n"
+    assert prose(text).startswith("Key dates:\n\n- 18 May 2022: both apply together.\n- 28 June")  # lines kept
+    chunk = Chunk(chunk_id="c1", doc_id="d", title="Briefing", source="b.md", text=text, start=100,
+                  end=100 + len(text), paragraph=1, index=0)
+    said = AnswerSentence(text="28 June 2022: a memorandum is signed.", citations=(1,), supported=True)
+    citation = _citation(1, Passage(chunk=chunk, score=1.0, rank=1), [said])
+    [(start, end)] = citation.sentences
+    assert text[start - 100:end - 100] == "28 June 2022: a memorandum is signed."
