@@ -13,7 +13,16 @@ from pydantic import ConfigDict
 from .embeddings import MiniLMEmbeddings
 from .models import Check, Draft, Passage
 from .prompts import load_prompt
-from .questions import Profile, carries_subject, name_in, opens_with_pronoun, profile, typed_items
+from .questions import (
+    Profile,
+    carries_subject,
+    elsewhere,
+    holds_attribute,
+    name_in,
+    opens_with_pronoun,
+    profile,
+    typed_items,
+)
 from .text import STOPWORDS, collapse, sentence_spans, surroundings, terms
 
 __all__ = ["Candidate", "Draft", "ExtractiveAnswerer", "candidate_sentences", "compose", "prose_pieces"]
@@ -110,8 +119,7 @@ class ExtractiveAnswerer(RunnableSerializable[dict, Draft]):
         query = input.get("search_query") or question
         candidates = candidate_sentences(passages)
         prof = profile(query, self.idf)
-        on_subject = [carries_subject(prof, c.text, _context(passages[c.passage - 1], c.text), close=self.close)
-                      for c in candidates]
+        on_subject = [self.about(prof, c.text, _context(passages[c.passage - 1], c.text)) for c in candidates]
         scores, coverage = self.score(query, candidates, only=on_subject if any(on_subject) else None)
         evidence = float(scores.max()) if len(candidates) else 0.0
         scores = self.prefer_typed(scores, candidates, prof, query)
@@ -126,6 +134,16 @@ class ExtractiveAnswerer(RunnableSerializable[dict, Draft]):
             draft.text = compose(self.cover_subjects(prof, chosen, candidates, scores, passages))
             draft.refused, draft.decision = False, "answered"
         return draft
+
+    def about(self, prof: Profile, sentence: str, context: str) -> bool:
+        """Whether a sentence is about the question's subject: it carries it, or it gives the asked attribute in a
+        passage naming the subject and names nothing else ("Close to one million people ... live there" for its
+        population; not "In Ostrana ... a turnout of 61 percent" under a title naming Valdoria)."""
+        if carries_subject(prof, sentence, context, close=self.close):
+            return True
+        named = set(terms(context))
+        return bool(prof.attribute and prof.subjects and holds_attribute(prof.attribute, sentence)
+                    and any(name_in(n, named) for n in prof.subjects) and not elsewhere(sentence, prof))
 
     def close(self, wanted: list[str], sentence: str) -> bool:
         """Whether the sentence holds a word close in meaning to one of the wanted key words."""
@@ -151,11 +169,17 @@ class ExtractiveAnswerer(RunnableSerializable[dict, Draft]):
 
     @staticmethod
     def prefer_typed(scores: np.ndarray, candidates: list[Candidate], prof: Profile, query: str) -> np.ndarray:
-        """For a question wanting a number, date, name..., sentences holding none rank as if half as close."""
-        if not prof.kind or not candidates:
+        """For a question wanting a number, date, name..., sentences holding none rank as if half as close; for one
+        asking an attribute ("its population"), sentences giving it come first."""
+        if not candidates:
             return scores
-        typed = np.array([bool(typed_items(c.text, prof.kind, query)) for c in candidates])
-        return scores * (0.5 + 0.5 * typed)
+        if prof.kind:
+            typed = np.array([bool(typed_items(c.text, prof.kind, query)) for c in candidates])
+            scores = scores * (0.5 + 0.5 * typed)
+        if prof.attribute:  # a sentence giving the asked attribute outranks any that does not
+            named = np.array([holds_attribute(prof.attribute, c.text) for c in candidates])
+            scores = scores * np.where(named, 1.0, 0.1 if named.any() else 1.0)
+        return scores
 
     def select(self, candidates: list[Candidate], scores: np.ndarray, coverage: list[set[str]],
                on_subject: list[bool]) -> list[Candidate]:

@@ -45,12 +45,13 @@ from .questions import (
     counts_asked,
     counts_other,
     dates,
+    elsewhere,
     form_problem,
+    holds_attribute,
     inflects,
     kind_noun,
     listed,
     measure_asked,
-    measured,
     name_in,
     new_names,
     profile,
@@ -134,7 +135,8 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
             return self.partial(draft, prof, chosen, Check(
                 check="predicate", passed=False, terms=(prof.predicate,),
                 detail=f"no quoted sentence holds the asked verb “{prof.predicate}” or a word close to it"))
-        failed = self.asked_relation(prof, [s for s, _ in chosen]) or self.asked_time(draft, chosen)
+        failed = self.asked_relation(prof, [s for s, _ in chosen], [_text(draft, c, s) for s, c in chosen]) or \
+            self.asked_time(draft, chosen)
         if failed:
             return self.partial(draft, prof, chosen, failed)
         setting = [f"{s} {dates(_text(draft, cited, s))}" for s, cited in chosen]
@@ -157,13 +159,13 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
         return Check(check="time", passed=False, terms=tuple(sorted(asked)),
                      detail=f"the question asks about {years}; no quoted sentence is set then")
 
-    def asked_relation(self, prof: Profile, sentences: list[str]) -> Check | None:
+    def asked_relation(self, prof: Profile, sentences: list[str], contexts: list[str]) -> Check | None:
         """The failed check, if any, of what the question relates to its subject: the attribute it asks for
-        ("What was the *turnout* ...?") named in a quoted sentence; for "How did X explain ...?" a quoted sentence
-        naming X and reporting what was said; for "Why did X do V?" a reason wherever a quoted sentence states V."""
-        vocabulary = set(terms(" ".join(sentences)))
-        if prof.attribute and not term_in(stem(prof.attribute), vocabulary) and \
-                not any(measured(prof.attribute, s) for s in sentences):
+        ("What was the *turnout* ...?") named in a quoted sentence about the subject; for "How did X explain ...?"
+        a quoted sentence naming X and reporting what was said; for "Why did X do V?" a reason wherever a quoted
+        sentence states V."""
+        if prof.attribute and not any(holds_attribute(prof.attribute, s) and self.placed(prof, s, c)
+                                      for s, c in zip(sentences, contexts, strict=True)):
             return Check(check="attribute", passed=False, terms=(prof.attribute,), detail=(
                 f"the question asks for the “{prof.attribute}”; no quoted sentence names it, a word of its family or "
                 "a figure in its unit"))
@@ -176,6 +178,14 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
             return Check(check="reason", passed=False, terms=(prof.predicate,), detail=(
                 f"the question asks why; the quoted sentences state “{prof.predicate}” but give no reason for it"))
         return None
+
+    def placed(self, prof: Profile, sentence: str, context: str) -> bool:
+        """Whether a sentence stands where the question's subject is: it or its passage names a subject and it names
+        nothing else (for a question naming none, it carries a key term)."""
+        if not prof.subjects:
+            return carries_subject(prof, sentence, context, close=self.close)
+        named = set(terms(f"{sentence}\n{context}"))
+        return any(name_in(n, named) for n in prof.subjects) and not elsewhere(sentence, prof)
 
     def says_anything(self, prof: Profile, sentences: list[str]) -> bool:
         """Whether the sentences themselves (not their passages) hold one of the question's names or key terms, as

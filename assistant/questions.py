@@ -75,9 +75,9 @@ _PREDICATE = re.compile(r"\b(?:[Ww]ho|[Ww]hat|[Ww]hen|[Ww]here|[Ww]hich|[Ww]hy|[
 _CONTROL = frozenset(stem(w) for w in ("decide", "choose", "want", "try", "agree", "plan", "refuse", "hope", "intend",
                                       "seek", "attempt", "aim"))
 _CLAUSE = re.compile(r"\s+(?:to|that|it|they|he|she|we|its|their|not|whether)\b")
-_ATTRIBUTE = re.compile(r"^\W*what (?:is|was|were|are|will be|has been|had been) (?:the|its|their|his|her|"
-                        r"[A-Z][\w-]*(?:'s|’s|')) (?:[a-z][\w-]* ){0,2}?([a-z][\w-]*)(?:\s+(?:of|in|for|at|on|to|among|"
-                        r"between|during|behind|by)\b|\s*[?,.]|\s*$)", re.I)
+_ATTRIBUTE = re.compile(r"^\W*(?:and\s+)?what (?:is|was|were|are|will be|has been|had been|about) (?:the|its|their|his|"
+                        r"her|[A-Z][\w-]*(?:'s|’s|')) (?:[a-z][\w-]* ){0,2}?([a-z][\w-]*)(?:\s+(?:of|in|for|at|on|to|"
+                        r"among|between|during|behind|by)\b|\s*[?,.]|\s*$)", re.I)
 _PERSON = r"(?:[A-Z][\w'-]*\s+(?:(?:von|van|der|den|de|da|del|di|la|le|al|bin|ibn)\s+)*)+"  # "Ursula von der Leyen"
 _EXPLAIN = re.compile(rf"\b[Hh]ow (?:did|does|do|has|have|had|would|could|will)\s+(?:the\s+)?({_PERSON})"
                       r"(?:explain|justify|account for|defend|describe|characteri[sz]e|rationali[sz]e)\b|"
@@ -339,11 +339,30 @@ def opens_with_pronoun(sentence: str) -> bool:
     return bool(_PRONOUN.match(sentence))
 
 
+def elsewhere(sentence: str, prof: Profile) -> bool:
+    """Whether a sentence that does not name the question's subjects names something else (a place, a person): it
+    is about that, whatever its passage is about."""
+    vocabulary = set(terms(sentence))
+    if any(name_in(n, vocabulary) for n in prof.subjects):
+        return False
+    return bool(new_names(sentence, " ".join(prof.names)))
+
+
+def holds_attribute(attribute: str, sentence: str) -> bool:
+    """Whether the sentence names the attribute (or a word of its family) or gives it as a figure in its unit; a
+    measured attribute ("population") only with a figure that is not a share of it ("a quarter of the population"
+    gives no population)."""
+    named = term_in(stem(attribute), set(terms(sentence)))
+    if stem(attribute) in _UNITS:
+        return measured(attribute, sentence) or (named and bool(quantities(sentence, shares=False)))
+    return named
+
+
 def measured(attribute: str, sentence: str) -> bool:
     """Whether the sentence gives the attribute as a figure in its unit ("some 2,500 people" is a population, "about
     1,800 kilometres long" a length), though it never names the attribute."""
     units = _UNITS.get(stem(attribute))
-    if not units or not quantities(sentence):
+    if not units or not quantities(sentence, shares=False):  # "a quarter of the people" measures no population
         return False
     return bool(re.search(rf"\b(?:{units})\b", sentence, re.I))
 
@@ -461,8 +480,9 @@ def predicate(question: str) -> str | None:
 
 
 def attribute(question: str) -> str | None:
-    """The attribute a "What was the N of X?" question asks for ("turnout", "population", "capital"): the answer must
-    name it; None for other forms and for nouns that only frame a question ("role", "reason", "share", "number")."""
+    """The attribute a "What was the N of X?" (or follow-up "And what about its N?") question asks for ("turnout",
+    "population", "capital"): the answer must name it; None for other forms and for nouns that only frame a question
+    ("role", "reason", "share", "number")."""
     m = _ATTRIBUTE.search(question)
     word = m.group(1).lower() if m else None
     framing = stem(word) in FRAMING | _ABSTRACT if word else True

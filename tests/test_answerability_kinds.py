@@ -12,6 +12,7 @@ from assistant.questions import (
     expected_type,
     explainer,
     group_count,
+    holds_attribute,
     kind_noun,
     measure_asked,
     measured,
@@ -46,6 +47,14 @@ After a referendum in 2008, the Home Rule Act came into force on 1 May 2009, the
 
 Four bodies advise the island council on fishing. They are the Fishers' Guild, the Harbour Board, the Net Makers'
 Union and the Elders' Circle, each advising the island council on fishing in turn.
+""",
+    "ostmark.md": """# Ostmark
+
+Ostmark is a small republic covering about 3,000 square kilometres on the coast.
+
+Close to two hundred thousand people live there, most of them in the capital.
+
+In Westria a quarter of the population speaks the Ostmark dialect.
 """,
     "governor.md": """# The Governor
 
@@ -250,3 +259,16 @@ def test_a_line_of_two_sentences_or_a_long_lead_in_is_no_heading():
     assert not is_heading("No government has named the perpetrators. The inquiries went separate ways:")
     assert not is_heading("The inquiries into the explosions went three separate ways:")
     assert is_heading("Who investigated") and is_heading("## The taps close") and is_heading("Key dates:")
+
+
+def test_a_population_is_a_count_of_people_in_a_passage_on_the_subject_and_a_follow_up_asks_for_it(islands):
+    answer = islands.ask("What is the population of Ostmark?")
+    assert not answer.refused and "two hundred thousand people" in answer.text, answer.text
+    follow_up = islands.ask("And what about its population?", history=["How large is Ostmark?"])
+    assert not follow_up.refused and "two hundred thousand people" in follow_up.text, follow_up.text
+
+
+def test_a_share_of_a_population_is_no_population():
+    assert not holds_attribute("population", "In Westria a quarter of the population speaks the Ostmark dialect.")
+    assert holds_attribute("population", "Belarus has a population of 9.4 million.")
+    assert holds_attribute("population", "Close to two hundred thousand people live there.")

@@ -13,9 +13,9 @@ def test_what_about_swaps_the_subject():
 
 
 def test_pronoun_follow_ups_carry_the_previous_subject():
-    assert rewrite_query("Why did that fail?", [FIRST]) == "Why did that fail? (russia respond crisis belarus)"
+    assert rewrite_query("Why did that fail?", [FIRST]) == "Why did that fail? (Russia respond crisis Belarus)"
     assert rewrite_query("What about the arms supplies?", ["Why was Moscow unprepared in Nagorno-Karabakh?"]) \
-        == "What about the arms supplies? (moscow unprepared nagorno-karabakh)"
+        == "What about the arms supplies? (Moscow unprepared Nagorno-Karabakh)"
 
 
 def test_standalone_questions_are_left_alone():
