@@ -62,7 +62,7 @@ from .questions import (
     typed_items,
 )
 from .support import parse_markers
-from .text import STOPWORDS, stem, surroundings, terms, words
+from .text import content_words, stem, surroundings, terms, words
 
 
 class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
@@ -204,12 +204,13 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
             return draft
         question = draft.search_query or draft.question
         focused = replace(prof, subjects=(prof.focus,)) if prof.focus else prof
+        noun = kind_noun(question)
         for (sentence, cited), (share, _) in zip(chosen, coverage, strict=True):
             items = typed_items(sentence, prof.kind, question)
             tally = counted(sentence, question)
             about = share >= self.min_typed_coverage or bool(tally) or (bool(items) and asks_share(question)) or \
                 measure_asked(question, sentence)
-            said_to_be = not kind_noun(question) or self.holds(kind_noun(question), [sentence])
+            said_to_be = not noun or self.holds(noun, [sentence])
             if items and about and said_to_be and not self.counts_elsewhere(prof, question, sentence, tally) and \
                     carries_subject(focused, sentence, _text(draft, cited, sentence, surveys=False),
                                     close=self.close):
@@ -252,11 +253,7 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
             return True
         if speech_verb(word) and speech(text):
             return True  # verbs of saying report alike: "asserted" answers "What did X claim?"
-        content = [w for w in dict.fromkeys(words(text)) if w not in STOPWORDS and len(w) > 2]
-        if not content:
-            return False
-        vectors = self.embeddings.encode_cached([word] + content)
-        return float((vectors[1:] @ vectors[0]).max()) >= self.predicate_match
+        return self.embeddings.close_word([word], text, self.predicate_match)
 
     def closest(self, question: str, sentences: list[str]) -> float:
         """Cosine similarity between the question and the quoted sentence closest to it in meaning."""
@@ -265,7 +262,7 @@ class AnswerabilityCheck(RunnableSerializable[Draft, Draft]):
 
     def soft_absent(self, prof: Profile, absent: list[str], sentence: str) -> list[str]:
         """Of the absent key terms, those with no word of the sentence close in meaning (embedding cosine)."""
-        content = [w for w in dict.fromkeys(words(sentence)) if w not in STOPWORDS and len(w) > 2]
+        content = content_words(sentence)
         if not absent or not content:
             return absent
         vectors = self.embeddings.encode_cached([prof.key_words[t] for t in absent] + content)

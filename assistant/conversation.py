@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import re
 
-from .text import STOPWORDS, entities, terms, words
+from .text import STOPWORDS, entities, terms, tokens, words
 
 _FOLLOW_UP_START = re.compile(r"^\s*(and|but|also|what about|how about)\b", re.I)
 _ANAPHORA = {"it", "its", "that", "this", "they", "them", "their", "those", "these", "there", "he", "she",
              "his", "her", "him", "then", "such", "same"}
 _ABOUT = re.compile(r"^\s*(?:and\s+)?(?:what|how)\s+about\s+(?:the\s+)?(.+?)[?.!\s]*$", re.I)
-_TOKENS = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*")
 
 
 def is_follow_up(question: str) -> bool:
@@ -31,7 +30,7 @@ def rewrite_query(question: str, previous: list[str]) -> str:
     if about and old and about.group(1)[:1].isupper():
         return re.sub(re.escape(old[-1]), about.group(1), last, count=1)
     asked = set(words(question))
-    carried = [t for t in _TOKENS.findall(last) if t.lower() not in STOPWORDS and t.lower() not in asked]
+    carried = [t for t in tokens(last) if t.lower() not in STOPWORDS and t.lower() not in asked]
     context = " ".join(dict.fromkeys(carried))  # as written: "Kaliningrad Oblast" stays a name
     return f"{question.rstrip()} ({context})" if context and terms(last) else question
 

@@ -124,9 +124,9 @@ class MiniLMEmbeddings(Embeddings):
     def close_word(self, wanted: list[str], text: str, threshold: float) -> bool:
         """Whether a word of the text is close in meaning to one of the wanted words (cosine of single-word
         embeddings at least `threshold`): "island" for "archipelago", where the sentence never repeats the word."""
-        from .text import STOPWORDS, words
+        from .text import content_words
 
-        content = [w for w in dict.fromkeys(words(text)) if w not in STOPWORDS and len(w) > 2]
+        content = content_words(text)
         if not wanted or not content:
             return False
         vectors = self.encode_cached(list(wanted) + content)

@@ -117,6 +117,16 @@ def stem(word: str) -> str:
     return word
 
 
+def tokens(text: str) -> list[str]:
+    """Word tokens as written (case kept, possessives not folded): the words that `words` lower-cases."""
+    return _WORD.findall(text)
+
+
+def content_words(text: str) -> list[str]:
+    """The distinct words of a text worth comparing in meaning: no stop words, none under three letters."""
+    return [w for w in dict.fromkeys(words(text)) if w not in STOPWORDS and len(w) > 2]
+
+
 def terms(text: str) -> list[str]:
     """Content terms for lexical matching: words minus stop words, stemmed."""
     return [stem(w) for w in words(text) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
