@@ -164,16 +164,22 @@ def _trace_row(p: Passage, cited: int | None) -> str:
 
 def _details(answer: Answer) -> str:
     """Behind a toggle: why the answer was given or declined, the retrieval trace and the timings."""
-    times = " · ".join(f"{k} {v:.0f} ms" for k, v in answer.timings_ms.items())
+    times = " · ".join(f"{k} {_ms(v)}" for k, v in answer.timings_ms.items())
     source = f'<div class="from-collection"><b>Collection:</b> {_e(answer.collection)}</div>' \
         if answer.collection else ""
     return (f'<details class="details"><summary>Details</summary>{source}{_reasons(answer)}{_trace(answer)}'
             f'<div class="where">{_e(answer.answerer)} · {times}</div></details>')
 
 
+def _ms(value: float) -> str:
+    """Milliseconds as shown, from the value as a saved chat keeps it (two decimals), so a reloaded chat shows the
+    same figures: 0.5049 ms is saved as 0.5 and shown as 0 ms either way."""
+    return f"{round(value, 2):.0f} ms"
+
+
 def _tools(answer: Answer) -> str:
     """Copy button and the one-line summary; a partial answer is never called verified."""
-    total = f'{answer.timings_ms.get("total", 0):.0f} ms'
+    total = _ms(answer.timings_ms.get("total", 0))
     status = "partial answer" if kind(answer) == "partial" else \
         f"{answer.verified_sentences}/{len(answer.sentences)} sentences verified"
     return (f'<div class="tools"><button type="button" class="copy-btn" data-copy="{_e(plain_answer(answer))}">'
